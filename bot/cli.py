@@ -1,0 +1,170 @@
+"""The `faqbot` command line: run, chat, ask, check, eval, report.
+
+Exit codes: 0 success; 1 the thing checked is wrong (a knowledge base that
+fails `check`, an evaluation below target); 2 the command cannot start (bad
+config, bad arguments, a knowledge base that does not load).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.config import Config, ConfigError, load_config
+from knowledge.check import check_file
+from knowledge.engine import Engine
+
+EXIT_OK, EXIT_INVALID, EXIT_UNUSABLE = 0, 1, 2
+
+
+class CommandError(Exception):
+    """A reason the command cannot run, printed as one line."""
+
+
+def _engine(config: Config) -> Engine:
+    result = check_file(config.knowledge.path)
+    if result.loaded is None:
+        details = "\n".join(str(problem) for problem in result.problems)
+        raise CommandError(f"the knowledge base does not load:\n{details}")
+    for problem in result.problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    return Engine(result.loaded, config.matching)
+
+
+def cmd_ask(args: argparse.Namespace, config: Config) -> int:
+    engine = _engine(config)
+    questions = [args.question] if args.question else (line.rstrip("\n") for line in sys.stdin)
+    for question in questions:
+        if not question.strip() and not args.question:
+            continue
+        answer = engine.ask(question, language=args.lang)
+        if args.json:
+            print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
+        else:
+            from bot.terminal import render_plain
+
+            print(render_plain(answer, engine)[0], end="\n\n", flush=True)
+    return EXIT_OK
+
+
+def cmd_chat(args: argparse.Namespace, config: Config) -> int:
+    from bot.terminal import run_chat
+
+    engine = _engine(config)
+    interactive = sys.stdin.isatty()
+
+    def read() -> str | None:
+        try:
+            return input("> ") if interactive else sys.stdin.readline() or None
+        except EOFError:
+            return None
+
+    try:
+        run_chat(engine, read, sys.stdout, language=args.lang)
+    except KeyboardInterrupt:
+        print()
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace, config: Config) -> int:
+    path = Path(args.path) if args.path else config.knowledge.path
+    result = check_file(path)
+    for problem in result.problems:
+        print(problem)
+    if not result.ok:
+        print(f"{path}: {len(result.problems)} problem(s)", file=sys.stderr)
+        return EXIT_INVALID
+    knowledge = result.loaded.knowledge if result.loaded else None
+    assert knowledge is not None
+    print(f"{path}: OK, {len(knowledge.entries)} entries, {knowledge.question_count} questions")
+    return EXIT_OK
+
+
+def cmd_eval(args: argparse.Namespace, config: Config) -> int:
+    from knowledge.evaluation import LabelError, evaluate, format_report, read_labelled
+
+    engine = _engine(config)
+    try:
+        items = read_labelled(args.file, (e.id for e in engine.knowledge.entries))
+    except (OSError, LabelError) as error:
+        raise CommandError(str(error)) from None
+    report = evaluate(engine, items)
+    print(format_report(report))
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace, config: Config) -> int:
+    from bot.app import run_bot
+
+    return run_bot(config)
+
+
+def cmd_report(args: argparse.Namespace, config: Config) -> int:
+    from bot.reporting import print_report
+
+    return print_report(config, since_days=args.since, output=args.format, suggest=args.suggest)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="faqbot",
+        description="A Telegram bot answering questions about ECLAC's March 2006 press release.",
+    )
+    parser.add_argument("--config", help="TOML config file (default: $FAQBOT_CONFIG, or none)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument("--config", default=argparse.SUPPRESS, help="TOML config file")
+        return sub
+
+    command("run", "start the Telegram bot")
+    chat = command("chat", "talk to the bot in this terminal")
+    chat.add_argument("--lang", choices=("en", "es"), help="always answer in this language")
+    ask = command("ask", "answer one question, or one per line from stdin")
+    ask.add_argument("question", nargs="?", help="the question (default: read stdin)")
+    ask.add_argument("--json", action="store_true", help="one JSON object per answer")
+    ask.add_argument("--lang", choices=("en", "es"), help="always answer in this language")
+    check = command("check", "validate a knowledge base file")
+    check.add_argument("path", nargs="?", help="the file (default: the configured one)")
+    evaluate = command("eval", "measure answers on a labelled question set")
+    evaluate.add_argument("file", help="tab-separated: expected id, language, question")
+    report = command("report", "unanswered and down-voted questions, grouped")
+    report.add_argument("--since", type=int, default=30, metavar="DAYS")
+    report.add_argument("--format", choices=("table", "csv"), default="table")
+    report.add_argument("--suggest", action="store_true", help="print YAML lines to paste")
+    return parser
+
+
+HANDLERS = {
+    "run": cmd_run,
+    "chat": cmd_chat,
+    "ask": cmd_ask,
+    "check": cmd_check,
+    "eval": cmd_eval,
+    "report": cmd_report,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = load_config(args.config)
+        for warning in config.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        return HANDLERS[args.command](args, config)
+    except ConfigError as error:
+        print(f"faqbot: config error: {error}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    except CommandError as error:
+        print(f"faqbot: {error}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

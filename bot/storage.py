@@ -1,0 +1,281 @@
+"""What the bot remembers: questions asked, feedback, language choices.
+
+SQLite (stdlib), one file, created and migrated on start. Privacy by design:
+no names or usernames are stored, only user ids hashed with a per-install
+salt, and the question text in its normalised form. Old rows are pruned after
+`retention_days`.
+
+A damaged or locked database file gives a `StorageError` with a sentence a
+person can act on, raised at start, not a crash loop later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from knowledge.normalise import fold, words
+
+SCHEMA_VERSION = 2
+DAY = 86400.0
+
+# Each step upgrades the schema by one version; never edit a released step.
+_MIGRATIONS: dict[int, str] = {
+    1: """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE questions (
+            id INTEGER PRIMARY KEY,
+            at REAL NOT NULL,
+            user_hash TEXT NOT NULL,
+            language TEXT NOT NULL,
+            normalised TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            entry_id TEXT,
+            closest_id TEXT,
+            score REAL NOT NULL
+        );
+        CREATE INDEX questions_at ON questions (at);
+        CREATE TABLE feedback (
+            id INTEGER PRIMARY KEY,
+            at REAL NOT NULL,
+            user_hash TEXT NOT NULL,
+            entry_id TEXT NOT NULL,
+            question_id INTEGER,
+            vote INTEGER NOT NULL CHECK (vote IN (-1, 1))
+        );
+        CREATE INDEX feedback_at ON feedback (at);
+        CREATE TABLE preferences (user_hash TEXT PRIMARY KEY, language TEXT NOT NULL);
+    """,
+    2: """
+        CREATE TABLE choices (
+            id INTEGER PRIMARY KEY,
+            at REAL NOT NULL,
+            question_id INTEGER NOT NULL,
+            entry_id TEXT NOT NULL
+        );
+        CREATE TABLE reviewed (normalised TEXT PRIMARY KEY, at REAL NOT NULL, action TEXT NOT NULL);
+    """,
+}
+
+
+class StorageError(Exception):
+    """The database cannot be used; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class LoggedQuestion:
+    id: int
+    at: float
+    language: str
+    normalised: str
+    kind: str
+    entry_id: str | None
+    closest_id: str | None
+    score: float
+
+
+def normalise_for_log(text: str) -> str:
+    """The question as stored: folded words only, at most 300 characters."""
+    return " ".join(words(fold(text)))[:300]
+
+
+class Storage:
+    """One SQLite database; every method is a short transaction."""
+
+    def __init__(self, path: str | Path, retention_days: int = 90) -> None:
+        self.path = Path(path)
+        self.retention = retention_days * DAY
+        try:
+            if str(path) != ":memory:":
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(path), timeout=2.0, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._migrate()
+            self._salt = self._meta("salt") or self._new_salt()
+        except sqlite3.DatabaseError as error:
+            raise StorageError(_explain(self.path, error)) from None
+
+    # Schema ---------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StorageError(
+                f"{self.path}: the database was written by a newer faqbot "
+                f"(schema {version}, this one knows {SCHEMA_VERSION})"
+            )
+        for step in range(version + 1, SCHEMA_VERSION + 1):
+            try:
+                self._db.executescript(
+                    f"BEGIN IMMEDIATE; {_MIGRATIONS[step]}; PRAGMA user_version = {step}; COMMIT;"
+                )
+            except sqlite3.DatabaseError:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def _new_salt(self) -> str:
+        salt = secrets.token_hex(16)
+        self._db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('salt', ?)", (salt,))
+        return self._meta("salt") or salt
+
+    def user_hash(self, user_id: int) -> str:
+        return hashlib.sha256(f"{self._salt}:{user_id}".encode()).hexdigest()[:32]
+
+    def close(self) -> None:
+        self._db.close()
+
+    # Writes -----------------------------------------------------------------
+
+    def log_question(
+        self,
+        user_id: int,
+        question: str,
+        language: str,
+        kind: str,
+        entry_id: str | None,
+        closest_id: str | None,
+        score: float,
+        at: float | None = None,
+    ) -> int:
+        cursor = self._db.execute(
+            "INSERT INTO questions (at, user_hash, language, normalised, kind, entry_id, "
+            "closest_id, score) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                at if at is not None else time.time(),
+                self.user_hash(user_id),
+                language,
+                normalise_for_log(question),
+                kind,
+                entry_id,
+                closest_id,
+                score,
+            ),
+        )
+        return int(cursor.lastrowid or 0)
+
+    def log_feedback(
+        self, user_id: int, entry_id: str, vote: int, question_id: int | None = None
+    ) -> None:
+        self._db.execute(
+            "INSERT INTO feedback (at, user_hash, entry_id, question_id, vote) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (time.time(), self.user_hash(user_id), entry_id, question_id, 1 if vote > 0 else -1),
+        )
+
+    def log_choice(self, question_id: int, entry_id: str) -> None:
+        """A "did you mean" button pressed: evidence that the question means that entry."""
+        self._db.execute(
+            "INSERT INTO choices (at, question_id, entry_id) VALUES (?, ?, ?)",
+            (time.time(), question_id, entry_id),
+        )
+
+    def set_language(self, user_id: int, language: str) -> None:
+        self._db.execute(
+            "INSERT INTO preferences (user_hash, language) VALUES (?, ?) "
+            "ON CONFLICT (user_hash) DO UPDATE SET language = excluded.language",
+            (self.user_hash(user_id), language),
+        )
+
+    def mark_reviewed(self, normalised: str, action: str) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO reviewed (normalised, at, action) VALUES (?, ?, ?)",
+            (normalised, time.time(), action),
+        )
+
+    def prune(self, now: float | None = None) -> int:
+        """Delete rows older than the retention period; returns how many went."""
+        cutoff = (now if now is not None else time.time()) - self.retention
+        removed = 0
+        with self._transaction():
+            for table in ("questions", "feedback", "choices"):
+                removed += self._db.execute(f"DELETE FROM {table} WHERE at < ?", (cutoff,)).rowcount
+        return removed
+
+    # Reads ------------------------------------------------------------------
+
+    def language(self, user_id: int) -> str | None:
+        row = self._db.execute(
+            "SELECT language FROM preferences WHERE user_hash = ?", (self.user_hash(user_id),)
+        ).fetchone()
+        return row[0] if row else None
+
+    def question(self, question_id: int) -> LoggedQuestion | None:
+        row = self._db.execute(
+            "SELECT id, at, language, normalised, kind, entry_id, closest_id, score "
+            "FROM questions WHERE id = ?",
+            (question_id,),
+        ).fetchone()
+        return LoggedQuestion(*row) if row else None
+
+    def questions_since(self, since: float) -> list[LoggedQuestion]:
+        rows = self._db.execute(
+            "SELECT id, at, language, normalised, kind, entry_id, closest_id, score "
+            "FROM questions WHERE at >= ? ORDER BY at",
+            (since,),
+        ).fetchall()
+        return [LoggedQuestion(*row) for row in rows]
+
+    def feedback_since(self, since: float) -> dict[str, tuple[int, int]]:
+        """entry id -> (up votes, down votes)."""
+        rows = self._db.execute(
+            "SELECT entry_id, SUM(vote > 0), SUM(vote < 0) FROM feedback WHERE at >= ? "
+            "GROUP BY entry_id",
+            (since,),
+        ).fetchall()
+        return {entry: (int(up), int(down)) for entry, up, down in rows}
+
+    def down_voted_questions(self, since: float) -> list[LoggedQuestion]:
+        rows = self._db.execute(
+            "SELECT q.id, q.at, q.language, q.normalised, q.kind, q.entry_id, q.closest_id, "
+            "q.score FROM feedback f JOIN questions q ON q.id = f.question_id "
+            "WHERE f.vote < 0 AND f.at >= ?",
+            (since,),
+        ).fetchall()
+        return [LoggedQuestion(*row) for row in rows]
+
+    def choices_for(self, question_ids: list[int]) -> dict[int, str]:
+        if not question_ids:
+            return {}
+        marks = ",".join("?" * len(question_ids))
+        rows = self._db.execute(
+            f"SELECT question_id, entry_id FROM choices WHERE question_id IN ({marks})",
+            question_ids,
+        ).fetchall()
+        return dict(rows)
+
+    def reviewed(self) -> set[str]:
+        return {row[0] for row in self._db.execute("SELECT normalised FROM reviewed")}
+
+
+def _explain(path: Path, error: sqlite3.DatabaseError) -> str:
+    text = str(error)
+    if "locked" in text or "busy" in text:
+        return f"{path}: the database is locked by another program (is another faqbot running?)"
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return (
+            f"{path}: the file is not a usable SQLite database ({text}); "
+            "move it aside and faqbot will start a new one"
+        )
+    return f"{path}: cannot open the database ({text})"

@@ -1,0 +1,100 @@
+"""`faqbot check` and `/reload` share this: the full validation of a knowledge base file.
+
+Beyond the schema (see `loader`), two checks that catch a curator's slips:
+- an entry's English and Spanish answers must state the same numbers,
+  e-mails, phone numbers and web addresses, since a translation that changes
+  a date or a phone digit is the worst kind of wrong answer;
+- every stored question must lead back to its own entry. A question that the
+  matcher sends elsewhere means two entries compete for the same words, and
+  users asking it would get the other answer.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from knowledge.engine import Loaded
+from knowledge.loader import Parsed, Problem, read_knowledge
+from knowledge.schema import LANGUAGES, KnowledgeBase
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_URL = re.compile(r"(?:https?://|www\.)[^\s<>()]+", re.IGNORECASE)
+_NUMBER = re.compile(r"\d+")
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """A loaded bundle ready to go live, or the problems that keep it out."""
+
+    loaded: Loaded | None
+    problems: tuple[Problem, ...]
+
+    @property
+    def ok(self) -> bool:
+        return self.loaded is not None and not self.problems
+
+
+def facts(text: str) -> dict[str, set[str]]:
+    """The checkable facts of a text: e-mails, web addresses and the numbers outside them."""
+    emails = set(_EMAIL.findall(text))
+    urls = {url.rstrip(".,;:").lower() for url in _URL.findall(text)}
+    rest = _URL.sub(" ", _EMAIL.sub(" ", text))
+    return {"e-mail": emails, "web address": urls, "number": set(_NUMBER.findall(rest))}
+
+
+def check_file(path: str | Path) -> CheckResult:
+    """Everything `faqbot check` reports for a file, and the bundle if it passed."""
+    return check_parsed(read_knowledge(path))
+
+
+def check_parsed(parsed: Parsed) -> CheckResult:
+    if parsed.knowledge is None:
+        return CheckResult(None, parsed.problems)
+    knowledge = parsed.knowledge
+    problems = _language_disagreements(parsed, knowledge)
+    loaded = Loaded.build(knowledge)
+    problems += _misrouted_questions(parsed, loaded)
+    return CheckResult(loaded, tuple(sorted(problems)))
+
+
+def _language_disagreements(parsed: Parsed, knowledge: KnowledgeBase) -> list[Problem]:
+    problems = []
+    for entry in knowledge.entries:
+        english, spanish = facts(entry.answer.en), facts(entry.answer.es)
+        for kind in english:
+            only_en = english[kind] - spanish[kind]
+            only_es = spanish[kind] - english[kind]
+            if not (only_en or only_es):
+                continue
+            line, column = parsed.where.answers.get((entry.id, "es"), (1, 1))
+            detail = "; ".join(
+                f"{', '.join(sorted(values))} only in the {name} answer"
+                for values, name in ((only_en, "English"), (only_es, "Spanish"))
+                if values
+            )
+            message = f"entry '{entry.id}': the answers disagree on a {kind}: {detail}"
+            problems.append(Problem(knowledge.source_path, line, column, message))
+    return problems
+
+
+def _misrouted_questions(parsed: Parsed, loaded: Loaded) -> list[Problem]:
+    problems = []
+    knowledge = loaded.knowledge
+    for entry in knowledge.entries:
+        for lang in LANGUAGES:
+            for position, question in enumerate(entry.questions[lang]):
+                best = loaded.matcher.rank(question).best
+                if best is not None and best.entry_id == entry.id:
+                    continue
+                line, column = parsed.where.questions.get((entry.id, lang, position), (1, 1))
+                if best is None:
+                    message = f"entry '{entry.id}': the question {question!r} has no known word"
+                else:
+                    message = (
+                        f"entry '{entry.id}': the question {question!r} is answered by entry "
+                        f"'{best.entry_id}' instead (score {best.score:.0f}, via {best.question!r})"
+                    )
+                problems.append(Problem(knowledge.source_path, line, column, message))
+    return problems

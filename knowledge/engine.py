@@ -1,0 +1,215 @@
+"""The conversation engine: a message in, an `Answer` out.
+
+This is the one place that decides what the bot says. Telegram handlers, the
+terminal chat and `faqbot ask` only render what it returns.
+
+The knowledge base can be replaced while questions are being answered: the
+engine keeps one immutable `Loaded` bundle (knowledge base, matcher, language
+detector) and swaps the reference in one assignment. A question reads the
+reference once, so it is answered wholly by the old or wholly by the new one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from knowledge.answer import Answer, Kind, Link, Suggestion, Why
+from knowledge.language import LanguageDetector
+from knowledge.matcher import Matcher, Ranking
+from knowledge.normalise import words
+from knowledge.schema import Entry, KnowledgeBase, Language
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Where the engine stops guessing. Scores are 0-100."""
+
+    answer: float = 65.0  # at or above: answer directly
+    suggest: float = 40.0  # at or above (but below `answer`): offer "did you mean"
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.suggest <= self.answer <= 100:
+            raise ValueError("thresholds must satisfy 0 <= suggest <= answer <= 100")
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """Everything derived from one knowledge base, built before it goes live."""
+
+    knowledge: KnowledgeBase
+    matcher: Matcher
+    detector: LanguageDetector
+
+    @classmethod
+    def build(cls, knowledge: KnowledgeBase) -> Loaded:
+        matcher = Matcher(knowledge)
+        detector = LanguageDetector(matcher.language_words["en"], matcher.language_words["es"])
+        return cls(knowledge, matcher, detector)
+
+
+class Engine:
+    """Answers questions from the knowledge base that is live right now."""
+
+    def __init__(
+        self, knowledge: KnowledgeBase | Loaded, thresholds: Thresholds | None = None
+    ) -> None:
+        self.thresholds = thresholds or Thresholds()
+        self._loaded = knowledge if isinstance(knowledge, Loaded) else Loaded.build(knowledge)
+
+    @property
+    def knowledge(self) -> KnowledgeBase:
+        return self._loaded.knowledge
+
+    def swap(self, loaded: Loaded) -> KnowledgeBase:
+        """Put a new knowledge base live; returns the one it replaces."""
+        previous = self._loaded.knowledge
+        self._loaded = loaded
+        return previous
+
+    def language_of(self, text: str) -> Language | None:
+        return self._loaded.detector.detect(text)
+
+    def ask(
+        self, question: str, language: Language | None = None, fallback: Language = "en"
+    ) -> Answer:
+        """Answer a message.
+
+        `language` forces the reply language (a user's saved choice, `--lang`);
+        otherwise the message's own language is used, and `fallback` (say, the
+        Telegram client's language) when the message does not show one.
+        """
+        loaded = self._loaded
+        reply_language = language or loaded.detector.detect(question) or fallback
+        ranking = loaded.matcher.rank(question)
+        best = ranking.best
+        if best is None:
+            return self._without_match(loaded, question, reply_language, ranking)
+        why = Why(
+            matched_question=best.question,
+            runner_up=ranking.results[1].entry_id if len(ranking.results) > 1 else None,
+            margin=round(ranking.margin, 1),
+            unknown_words=ranking.unknown,
+        )
+        if best.score >= self.thresholds.answer:
+            entry = loaded.knowledge.entry(best.entry_id)
+            assert entry is not None
+            return self._entry_answer(loaded, entry, question, reply_language, best.score, why)
+        suggestions = self._suggestions(loaded, ranking, reply_language)
+        if suggestions:
+            return Answer(
+                kind=Kind.DID_YOU_MEAN,
+                question=question,
+                language=reply_language,
+                text=loaded.knowledge.text("did_you_mean", reply_language),
+                score=best.score,
+                suggestions=suggestions,
+                why=why,
+            )
+        return self._fallback(loaded, question, reply_language, best.score, why)
+
+    def open(self, entry_id: str, language: Language) -> Answer | None:
+        """The answer of one entry, for buttons, commands and deep links; None if unknown."""
+        loaded = self._loaded
+        entry = loaded.knowledge.entry(entry_id)
+        if entry is None:
+            return None
+        return self._entry_answer(loaded, entry, entry.title(language), language, 100.0, None)
+
+    def greeting(self, language: Language, key: str = "greeting") -> Answer:
+        """The greeting (or help) text with the topic buttons."""
+        loaded = self._loaded
+        return Answer(
+            kind=Kind.GREETING,
+            question="",
+            language=language,
+            text=loaded.knowledge.text(key, language),
+            topics=self._topics(loaded, language),
+        )
+
+    def text(self, key: str, language: Language) -> str:
+        """One of the bot's own sentences, in the given language."""
+        return self._loaded.knowledge.text(key, language)
+
+    # Building answers ---------------------------------------------------------
+
+    def _entry_answer(
+        self,
+        loaded: Loaded,
+        entry: Entry,
+        question: str,
+        language: Language,
+        score: float,
+        why: Why | None,
+    ) -> Answer:
+        related = tuple(
+            Link(related.id, related.title(language))
+            for related_id in entry.related
+            if (related := loaded.knowledge.entry(related_id)) is not None
+        )
+        return Answer(
+            kind=Kind.ANSWER,
+            question=question,
+            language=language,
+            text=entry.answer(language),
+            entry_id=entry.id,
+            title=entry.title(language),
+            score=score,
+            related=related,
+            contact=loaded.knowledge.contact if entry.topic == "contact" else None,
+            why=why,
+        )
+
+    def _suggestions(
+        self, loaded: Loaded, ranking: Ranking, language: Language
+    ) -> tuple[Suggestion, ...]:
+        suggestions = []
+        for scored in ranking.results[:3]:
+            if scored.score < self.thresholds.suggest:
+                break
+            entry = loaded.knowledge.entry(scored.entry_id)
+            if entry is not None:
+                suggestions.append(Suggestion(entry.id, entry.questions[language][0], scored.score))
+        return tuple(suggestions)
+
+    def _without_match(
+        self, loaded: Loaded, question: str, language: Language, ranking: Ranking
+    ) -> Answer:
+        """No known word at all: pleasantries, punctuation, or a topic we do not cover."""
+        if not words(question):
+            return Answer(
+                kind=Kind.EMPTY,
+                question=question,
+                language=language,
+                text=loaded.knowledge.text("empty_question", language),
+                topics=self._topics(loaded, language),
+            )
+        if not ranking.unknown:
+            # Every word was a stop word: "hola", "thanks!", "hi there".
+            greeting = self.greeting(language)
+            return Answer(
+                kind=Kind.GREETING,
+                question=question,
+                language=language,
+                text=greeting.text,
+                topics=greeting.topics,
+            )
+        why = Why(None, None, 0.0, ranking.unknown)
+        return self._fallback(loaded, question, language, 0.0, why)
+
+    def _fallback(
+        self, loaded: Loaded, question: str, language: Language, score: float, why: Why
+    ) -> Answer:
+        return Answer(
+            kind=Kind.FALLBACK,
+            question=question,
+            language=language,
+            text=loaded.knowledge.text("fallback", language),
+            score=score,
+            topics=self._topics(loaded, language),
+            contact=loaded.knowledge.contact,
+            why=why,
+        )
+
+    @staticmethod
+    def _topics(loaded: Loaded, language: Language) -> tuple[Link, ...]:
+        return tuple(Link(topic.entry, topic.label(language)) for topic in loaded.knowledge.topics)

@@ -1,0 +1,220 @@
+"""Find the entry a chat message asks for, and say how sure we are.
+
+How a message is scored, in three steps:
+
+1. Words. The message is folded (case, accents, punctuation), stop words and
+   chat filler are dropped, plurals are folded, and every remaining word that
+   the knowledge base does not know is corrected to the closest word it does
+   know (rapidfuzz over a length-bucketed vocabulary), if one is close enough.
+2. Evidence. Each word weighs its rarity across entries (IDF), so "puebla"
+   says more than "migration". An entry's coverage is the share of the
+   message's weight that the entry's questions, keywords and title explain
+   (its answer counts a little too). Words the knowledge base has never seen
+   still weigh in the total: "visa for chile" is half unknown, and the score
+   shows it. This is what keeps out-of-scope questions from confident answers.
+3. Phrasing. For the best few entries, rapidfuzz's batch scorer compares the
+   message with every stored question; the best question gives the
+   explanation ("why") and breaks ties between entries with the same words.
+
+The score mixes coverage of the message, coverage of the best stored question
+and the phrasing similarity, 0 to 100. Everything that does not depend on the
+message is computed once, when the knowledge base is loaded.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+from knowledge.normalise import content_tokens, words
+from knowledge.schema import LANGUAGES, KnowledgeBase, Language
+
+# How much an entry's answer text counts next to its questions and keywords.
+ANSWER_WEIGHT = 0.4
+# The closest known word must be at least this similar to replace a typo.
+TYPO_CUTOFF = 80.0
+# Typos are only corrected in words this long; short words are too ambiguous.
+TYPO_MIN_LENGTH = 4
+# Only this many distinct words of a message are scored: bounds the work of
+# a 4,000-character message without changing the answer to a real question.
+MAX_QUERY_TOKENS = 32
+# Only the best entries by coverage are compared phrase by phrase.
+CANDIDATES = 8
+# How much a word the knowledge base has never seen weighs, next to its rarest word.
+UNKNOWN_FACTOR = 1.3
+# The weights of the three parts of the score.
+MIX_MESSAGE, MIX_QUESTION, MIX_PHRASING = 0.5, 0.3, 0.2
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One stored question, keyword or title, normalised once."""
+
+    entry: int
+    language: Language
+    text: str
+    normalised: str
+    tokens: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Scored:
+    """An entry's score for one message, with the stored question that explains it."""
+
+    entry_id: str
+    score: float
+    question: str
+    language: Language
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """The best entries for one message, best first."""
+
+    tokens: tuple[str, ...]
+    unknown: tuple[str, ...]
+    results: tuple[Scored, ...]
+
+    @property
+    def best(self) -> Scored | None:
+        return self.results[0] if self.results else None
+
+    @property
+    def margin(self) -> float:
+        if not self.results:
+            return 0.0
+        runner_up = self.results[1].score if len(self.results) > 1 else 0.0
+        return self.results[0].score - runner_up
+
+
+class Matcher:
+    """Ranks a knowledge base's entries against a message. Built once per knowledge base."""
+
+    def __init__(self, knowledge: KnowledgeBase) -> None:
+        self._entry_ids = [entry.id for entry in knowledge.entries]
+        self._choices: list[Choice] = []
+        self._choices_of: list[list[int]] = [[] for _ in knowledge.entries]
+        # token -> {entry index: field weight}; the best field wins.
+        postings: dict[str, dict[int, float]] = defaultdict(dict)
+        language_words: dict[Language, set[str]] = {"en": set(), "es": set()}
+
+        for index, entry in enumerate(knowledge.entries):
+            for lang in LANGUAGES:
+                stored = [
+                    *entry.questions[lang],
+                    *entry.keywords.get(lang, ()),
+                    entry.title(lang),
+                ]
+                for text in stored:
+                    tokens = tuple(content_tokens(text))
+                    if not tokens:
+                        continue
+                    self._choices_of[index].append(len(self._choices))
+                    self._choices.append(Choice(index, lang, text, " ".join(tokens), tokens))
+                    for token in tokens:
+                        postings[token][index] = 1.0
+                for question in entry.questions[lang]:
+                    language_words[lang].update(words(question))
+                for token in content_tokens(entry.answer(lang)):
+                    postings[token].setdefault(index, ANSWER_WEIGHT)
+
+        entry_count = max(len(self._entry_ids), 1)
+        self._postings = dict(postings)
+        self._idf = {
+            token: math.log(1 + entry_count / len(entries)) for token, entries in postings.items()
+        }
+        # A word nobody stored weighs like a word that only one entry uses:
+        # the message is about something, and we do not know what.
+        self._unknown_idf = UNKNOWN_FACTOR * math.log(1 + entry_count)
+        self._vocabulary_by_length: dict[int, list[str]] = defaultdict(list)
+        for token in self._postings:
+            self._vocabulary_by_length[len(token)].append(token)
+        self.language_words = language_words
+
+    @property
+    def entry_ids(self) -> list[str]:
+        return list(self._entry_ids)
+
+    def _correct(self, token: str) -> tuple[str | None, float]:
+        """The known word this token stands for, and how sure we are of it (0..1)."""
+        if token in self._postings:
+            return token, 1.0
+        if len(token) < TYPO_MIN_LENGTH or token.isdigit():
+            return None, 0.0
+        nearby = [
+            word
+            for length in range(len(token) - 2, len(token) + 3)
+            for word in self._vocabulary_by_length.get(length, ())
+        ]
+        found = process.extractOne(token, nearby, scorer=fuzz.ratio, score_cutoff=TYPO_CUTOFF)
+        if found is None:
+            return None, 0.0
+        return found[0], found[1] / 100.0
+
+    def rank(self, message: str, limit: int = 4) -> Ranking:
+        """Score the entries for a message; an empty ranking when nothing is shared."""
+        raw_tokens = content_tokens(message)[:MAX_QUERY_TOKENS]
+        tokens: list[str] = []
+        unknown: list[str] = []
+        weights: list[tuple[str, float, float]] = []  # known token, idf, certainty
+        total_weight = 0.0
+        for raw in raw_tokens:
+            known, certainty = self._correct(raw)
+            if known is None:
+                unknown.append(raw)
+                total_weight += self._unknown_idf
+                continue
+            if known in tokens:
+                continue
+            tokens.append(known)
+            idf = self._idf[known]
+            weights.append((known, idf, certainty))
+            total_weight += idf
+        if not weights:
+            return Ranking(tuple(tokens), tuple(unknown), ())
+
+        coverage: dict[int, float] = defaultdict(float)
+        for token, idf, certainty in weights:
+            for entry, field_weight in self._postings[token].items():
+                coverage[entry] += idf * certainty * field_weight
+        candidates = sorted(coverage, key=coverage.__getitem__, reverse=True)[:CANDIDATES]
+
+        # Unknown words stay in the phrasing: "hotels montevideo" is not "montevideo".
+        query = " ".join((*tokens, *unknown))
+        token_weight = {token: idf * certainty for token, idf, certainty in weights}
+        choice_ids = [c for entry in candidates for c in self._choices_of[entry]]
+        phrasing = process.extract(
+            query,
+            [self._choices[c].normalised for c in choice_ids],
+            scorer=fuzz.token_sort_ratio,
+            limit=None,
+        )
+        best_choice: dict[int, tuple[float, int]] = {}
+        for _, similarity, position in phrasing:
+            choice = self._choices[choice_ids[position]]
+            covered = self._question_coverage(choice, token_weight)
+            combined = MIX_QUESTION * covered + MIX_PHRASING * similarity / 100.0
+            current = best_choice.get(choice.entry)
+            if current is None or combined > current[0]:
+                best_choice[choice.entry] = (combined, choice_ids[position])
+
+        results = []
+        for entry in candidates:
+            combined, choice_id = best_choice.get(entry, (0.0, self._choices_of[entry][0]))
+            message_coverage = min(coverage[entry] / total_weight, 1.0)
+            score = 100.0 * (MIX_MESSAGE * message_coverage + combined)
+            choice = self._choices[choice_id]
+            results.append(
+                Scored(self._entry_ids[entry], round(score, 1), choice.text, choice.language)
+            )
+        results.sort(key=lambda scored: scored.score, reverse=True)
+        return Ranking(tuple(tokens), tuple(unknown), tuple(results[:limit]))
+
+    def _question_coverage(self, choice: Choice, token_weight: dict[str, float]) -> float:
+        """The share of a stored question's weight that the message contains."""
+        total = sum(self._idf[token] for token in choice.tokens)
+        covered = sum(token_weight.get(token, 0.0) for token in choice.tokens)
+        return covered / total if total else 0.0

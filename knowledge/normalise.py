@@ -1,0 +1,99 @@
+"""Turn chat text into comparable tokens.
+
+People type in a hurry: no accents, odd capitals, punctuation everywhere,
+greetings and filler around the few words that matter. Everything the matcher
+compares, stored questions and user questions alike, goes through the same
+functions here, so the two sides always agree on what a token is.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_NON_WORD = re.compile(r"[^0-9a-z]+")
+
+# Function words, question words and chat filler in English. They carry no
+# topic: "who is the contact" and "contact" should find the same entry.
+ENGLISH_STOP_WORDS = frozenset(
+    """
+    a about above after again all also am an and any are as at be been before being
+    below between both but by can could did do does doing done down during each else
+    few for from further get got had has have having he her here hers him his how i
+    if in into is it its itself just let lets me more most my no nor not now of off
+    on once only or other our ours out over own please same she should so some such
+    than that the their theirs them then there these they this those through to too
+    under until up very was we were what whats when where which while who whom whose
+    why will with would you your yours yourself s t d ll m re ve don doesn didn isn
+    wasn aren hi hello hey hiya thanks thank thx ok okay yes yeah yep pls plz bot
+    tell know want wanna need like may might must shall give show find look looking
+    something anything one ones thing things someone anyone im id ive youre dear sir
+    madam kindly quick question ask asking wondering curious say said
+    """.split()
+)
+
+# The same for Spanish, written without accents because text is compared
+# after accents are folded away.
+SPANISH_STOP_WORDS = frozenset(
+    """
+    a al algo alguien algun alguna algunas alguno algunos ante antes aqui asi aun
+    bien cada como con contra cual cuales cuando cuanto cuanta cuantos cuantas de
+    del desde donde dos e el ella ellas ellos en entre era eran es esa esas ese eso
+    esos esta estaba estan estar estas este esto estos fue fueron ha hay haya he
+    hola la las le les lo los mas me mi mis mucho muy nada ni no nos nosotros o os
+    otra otro para pero poco por porque puede pueden puedo que quien quienes se sea
+    ser si sido sin sobre son su sus tal tambien te tengo tiene tienen toda todo
+    todos tu tus u un una uno unos unas usted ustedes vez y ya yo gracias favor
+    porfa porfavor oye buenas buenos dias tardes noches saludos quiero quisiera
+    queria necesito saber dime decir digame dame puedes podria podrias conocer busco
+    buscando ayuda ayudame hablame cuentame explicame pregunta duda acerca respecto
+    tema
+    """.split()
+)
+
+STOP_WORDS = ENGLISH_STOP_WORDS | SPANISH_STOP_WORDS
+
+# Characters that only Spanish writing uses; a strong hint of the language.
+SPANISH_MARKS = frozenset("¿¡ñÑáéíóúÁÉÍÓÚü")
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip accents, so that "teléfono" and "telefono" agree."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def words(text: str) -> list[str]:
+    """All word tokens of a text, stop words included (language detection needs them)."""
+    return [token for token in _NON_WORD.split(fold(text)) if token]
+
+
+def stem(token: str) -> str:
+    """A deliberately light stemmer: plurals only.
+
+    Both languages form most plurals with -s/-es; folding them lets
+    "recommendation" meet "recommendations" and "recomendacion" meet
+    "recomendaciones" without a dictionary. Anything subtler is left to fuzzy
+    matching, which also absorbs the occasional odd stem.
+    """
+    if len(token) <= 4 or token.isdigit():
+        return token
+    if token.endswith("iones"):
+        return token[:-2]
+    if token.endswith("ies") and len(token) > 5:
+        return token[:-3] + "y"
+    if token.endswith("es") and token[-3] in "lnrsz" and len(token) > 5:
+        return token[:-2]
+    if token.endswith("s") and not token.endswith("ss"):
+        return token[:-1]
+    return token
+
+
+def content_tokens(text: str) -> list[str]:
+    """The stemmed words that can tell one entry from another, in order, without repeats."""
+    seen: dict[str, None] = {}
+    for token in words(text):
+        if token in STOP_WORDS:
+            continue
+        seen.setdefault(stem(token), None)
+    return list(seen)

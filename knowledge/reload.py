@@ -1,0 +1,86 @@
+"""Replace the live knowledge base from its file, safely.
+
+A reload reads and checks the file exactly like `faqbot check`; only a file
+without problems goes live, in one reference swap inside the engine, so
+questions in flight see the old or the new knowledge base, never a mix and
+never an error. A broken file leaves the running knowledge base in place.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from knowledge.check import check_file
+from knowledge.engine import Engine
+from knowledge.loader import Problem
+from knowledge.schema import Entry, KnowledgeBase
+
+
+@dataclass(frozen=True)
+class ReloadOutcome:
+    """What a reload did, for the admin who asked for it."""
+
+    ok: bool
+    problems: tuple[Problem, ...] = ()
+    entries: int = 0
+    questions: int = 0
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+
+
+def _fingerprint(entry: Entry) -> tuple:
+    return (entry.topic, entry.title, entry.questions, entry.keywords, entry.answer, entry.related)
+
+
+def diff(old: KnowledgeBase, new: KnowledgeBase) -> tuple[tuple[str, ...], ...]:
+    """Ids added, removed and changed between two knowledge bases."""
+    before = {entry.id: entry for entry in old.entries}
+    after = {entry.id: entry for entry in new.entries}
+    added = tuple(sorted(after.keys() - before.keys()))
+    removed = tuple(sorted(before.keys() - after.keys()))
+    changed = tuple(
+        sorted(
+            entry_id
+            for entry_id in before.keys() & after.keys()
+            if _fingerprint(before[entry_id]) != _fingerprint(after[entry_id])
+        )
+    )
+    return added, removed, changed
+
+
+class Reloader:
+    """Reloads one engine from one file; reloads never overlap."""
+
+    def __init__(self, engine: Engine, path: str | Path) -> None:
+        self.engine = engine
+        self.path = Path(path)
+        self._lock = threading.Lock()
+
+    def reload(self) -> ReloadOutcome:
+        """Check the file and, if it is clean, put it live. Safe to call from a thread."""
+        with self._lock:
+            result = check_file(self.path)
+            if not result.ok or result.loaded is None:
+                return ReloadOutcome(ok=False, problems=result.problems)
+            new = result.loaded.knowledge
+            old = self.engine.swap(result.loaded)
+            added, removed, changed = diff(old, new)
+            return ReloadOutcome(
+                ok=True,
+                entries=len(new.entries),
+                questions=new.question_count,
+                added=added,
+                removed=removed,
+                changed=changed,
+            )
+
+    def signature(self) -> tuple[float, int] | None:
+        """The file's modification time and size, for the watcher; None if unreadable."""
+        try:
+            stat = self.path.stat()
+        except OSError:
+            return None
+        return (stat.st_mtime, stat.st_size)

@@ -1,0 +1,125 @@
+"""The knowledge base as data: what the YAML file becomes once it has been checked.
+
+Everything here is frozen: a loaded knowledge base is shared by every
+conversation at once and replaced whole on reload, never edited in place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Language = Literal["en", "es"]
+LANGUAGES: tuple[Language, ...] = ("en", "es")
+
+TOPICS = ("event", "document", "forums", "recommendations", "contact", "general")
+
+# The bot's own sentences; the file must give each in both languages.
+TEXT_KEYS = (
+    "greeting",
+    "help",
+    "topics_intro",
+    "did_you_mean",
+    "fallback",
+    "contact_intro",
+    "non_text",
+    "empty_question",
+    "language_set",
+    "language_usage",
+    "feedback_thanks",
+    "button_expired",
+    "share",
+    "related",
+    "admin_only",
+    "reload_ok",
+    "reload_failed",
+    "source_note",
+    "chat_quit_hint",
+    "inline_hint",
+    "bot_description",
+    "bot_short_description",
+    "cmd_start",
+    "cmd_help",
+    "cmd_recommendations",
+    "cmd_forums",
+    "cmd_event",
+    "cmd_document",
+    "cmd_contact",
+    "cmd_language",
+)
+
+
+@dataclass(frozen=True)
+class Localized:
+    """One text in both languages."""
+
+    en: str
+    es: str
+
+    def __call__(self, language: Language) -> str:
+        return self.es if language == "es" else self.en
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One answer and the ways people ask for it."""
+
+    id: str
+    topic: str
+    title: Localized
+    questions: dict[Language, tuple[str, ...]]
+    keywords: dict[Language, tuple[str, ...]]
+    answer: Localized
+    related: tuple[str, ...] = ()
+    source: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A button on the topic keyboard and the entry it opens."""
+
+    id: str
+    entry: str
+    label: Localized
+
+
+@dataclass(frozen=True)
+class Contact:
+    """The press contact, enough to build a phone's contact card."""
+
+    first_name: str
+    last_name: str
+    title: Localized
+    organisation: Localized
+    phones: tuple[str, ...]
+    email: str
+    website: str
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """A checked knowledge base, ready for the matcher."""
+
+    entries: tuple[Entry, ...]
+    topics: tuple[Topic, ...]
+    texts: dict[str, Localized]
+    contact: Contact
+    source_path: str = ""
+    _by_id: dict[str, Entry] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_id", {entry.id: entry for entry in self.entries})
+
+    def entry(self, entry_id: str) -> Entry | None:
+        return self._by_id.get(entry_id)
+
+    def text(self, key: str, language: Language) -> str:
+        return self.texts[key](language)
+
+    @property
+    def question_count(self) -> int:
+        return sum(len(qs) for entry in self.entries for qs in entry.questions.values())
