@@ -30,6 +30,11 @@ class TelegramConfig:
     token: str | None = None
     base_url: str = "https://api.telegram.org/bot"
     admins: tuple[int, ...] = ()
+    # Telegram's flood limits: about 30 messages a second overall and one a
+    # second in a private chat. Lower them if Telegram answers 429 often;
+    # tests against a local fake server raise them.
+    overall_per_second: float = 30.0
+    per_chat_per_second: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,13 @@ class Config:
 
 
 _SECTIONS: dict[str, dict[str, type | tuple[type, ...]]] = {
-    "telegram": {"token": str, "base_url": str, "admins": list},
+    "telegram": {
+        "token": str,
+        "base_url": str,
+        "admins": list,
+        "overall_per_second": (int, float),
+        "per_chat_per_second": (int, float),
+    },
     "webhook": {"listen": str, "port": int, "url": str, "secret_token": str, "path": str},
     "knowledge": {"path": str, "watch": bool, "watch_interval": (int, float)},
     "storage": {"path": str, "retention_days": int},
@@ -118,6 +129,12 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
     if not base_url.startswith(("http://", "https://")):
         raise ConfigError(f"telegram.base_url: expected an http(s) address, got {base_url!r}")
 
+    rates = {}
+    for key in ("overall_per_second", "per_chat_per_second"):
+        rates[key] = float(telegram.get(key, getattr(TelegramConfig, key)))
+        if rates[key] <= 0:
+            raise ConfigError(f"telegram.{key}: expected a positive number, got {rates[key]}")
+
     webhook = None
     if "webhook" in data:
         hook = _section(data, "webhook")
@@ -161,7 +178,7 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
         raise ConfigError(f"matching.answer_threshold / suggest_threshold: {error}") from None
 
     return Config(
-        telegram=TelegramConfig(token=token, base_url=base_url, admins=tuple(admins)),
+        telegram=TelegramConfig(token=token, base_url=base_url, admins=tuple(admins), **rates),
         webhook=webhook,
         knowledge=KnowledgeConfig(
             path=knowledge_path, watch=knowledge.get("watch", False), watch_interval=interval

@@ -1,0 +1,337 @@
+"""Wire python-telegram-bot: the Application, its handlers, and how it runs.
+
+Handler registration is one block in `register_handlers`, in the order that
+matters. Start-up work (command menus, descriptions) happens in `post_init`;
+the knowledge base watcher and SIGHUP reloads live as long as the application.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Awaitable
+from typing import Any
+
+from telegram import BotCommand, BotCommandScopeChat, Update
+from telegram.constants import ParseMode
+from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseUpdateProcessor,
+    CallbackQueryHandler,
+    CommandHandler,
+    Defaults,
+    InlineQueryHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.config import Config
+from bot.logs import TokenFilter, setup_logging
+from bot.storage import Storage, StorageError
+from handlers import admin, buttons, conversation, errors, inline
+from handlers.services import SERVICES_KEY, Services, services
+from knowledge.check import check_file
+from knowledge.engine import Engine
+from knowledge.reload import Reloader
+
+log = logging.getLogger("faqbot")
+
+PUBLIC_COMMANDS = (
+    "start",
+    "help",
+    "recommendations",
+    "forums",
+    "event",
+    "document",
+    "contact",
+    "language",
+)
+ADMIN_COMMANDS = ("reload", "stats", "review")
+# How many updates are processed at once. Updates of one chat still run in order.
+CONCURRENT_UPDATES = 64
+
+
+class PerChatUpdateProcessor(BaseUpdateProcessor):
+    """Concurrent across chats, in order within a chat.
+
+    A slow reply to one person (held back by the per-chat rate limit) must not
+    hold up everyone else, yet one person's messages must be answered in the
+    order they were sent. A lock per chat does both; locks nobody waits for
+    are dropped, so memory does not grow with the number of users.
+    """
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        chat = update.effective_chat if isinstance(update, Update) else None
+        key = chat.id if chat is not None else 0
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    @property
+    def tracked_chats(self) -> int:
+        return len(self._locks)
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to tear down."""
+
+
+class PrivateChatRateLimiter(AIORateLimiter):
+    """AIORateLimiter plus Telegram's one-message-per-second rule for private chats.
+
+    AIORateLimiter throttles overall and per group, but not per private chat;
+    a person who sends twenty questions at once would earn the bot a 429,
+    which also delays everyone else. Here each private chat gets a small
+    bucket too. Buckets idle for a minute are dropped.
+    """
+
+    def __init__(self, per_chat_per_second: float = 1.0, burst: int = 3, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._rate = per_chat_per_second
+        self._burst = burst
+        self._buckets: dict[int, tuple[float, float]] = {}  # chat -> (tokens, last refill)
+
+    async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):  # type: ignore[no-untyped-def]
+        chat_id = data.get("chat_id")
+        with contextlib.suppress(TypeError, ValueError):
+            chat_id = int(chat_id)
+        if isinstance(chat_id, int) and chat_id > 0:
+            await self._take(chat_id)
+        return await super().process_request(
+            callback, args, kwargs, endpoint, data, rate_limit_args
+        )
+
+    async def _take(self, chat_id: int) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            now = loop.time()
+            tokens, last = self._buckets.get(chat_id, (float(self._burst), now))
+            tokens = min(float(self._burst), tokens + (now - last) * self._rate)
+            if tokens >= 1:
+                self._buckets[chat_id] = (tokens - 1, now)
+                self._forget_idle(now)
+                return
+            self._buckets[chat_id] = (tokens, now)
+            await asyncio.sleep((1 - tokens) / self._rate)
+
+    def _forget_idle(self, now: float) -> None:
+        if len(self._buckets) < 1024:
+            return
+        idle = now - 60.0
+        for chat_id in [c for c, (_, last) in self._buckets.items() if last < idle]:
+            del self._buckets[chat_id]
+
+    @property
+    def tracked_chats(self) -> int:
+        return len(self._buckets)
+
+
+def register_handlers(application: Application) -> None:
+    """All handlers, in one place. Order matters within a group: first match wins."""
+    commands = [
+        CommandHandler("start", conversation.on_start),
+        CommandHandler(["help", "ayuda"], conversation.on_help),
+        CommandHandler(list(conversation.ENTRY_COMMANDS), conversation.on_entry_command),
+        CommandHandler(["language", "idioma"], conversation.on_language),
+        # Admin commands check the sender themselves, so that others get a polite refusal.
+        CommandHandler("reload", admin.on_reload),
+        CommandHandler("stats", admin.on_stats),
+        CommandHandler("review", admin.on_review),
+    ]
+    application.add_handlers(commands)
+    # Free text: questions. Commands we do not know fall through to here too,
+    # and get an honest "I don't know" rather than silence.
+    application.add_handler(
+        MessageHandler(filters.TEXT & ~filters.UpdateType.EDITED, conversation.on_text)
+    )
+    # Anything else a person sends in a private chat: a hint to type.
+    application.add_handler(
+        MessageHandler(
+            filters.ChatType.PRIVATE
+            & ~filters.TEXT
+            & ~filters.StatusUpdate.ALL
+            & ~filters.UpdateType.EDITED,
+            conversation.on_other_message,
+        )
+    )
+    application.add_handler(CallbackQueryHandler(buttons.on_button))
+    application.add_handler(InlineQueryHandler(inline.on_inline_query))
+    application.add_error_handler(errors.on_error)
+
+
+async def publish_commands(application: Application) -> None:
+    """Command menus and descriptions in English and Spanish, from the knowledge base's texts."""
+    svc = services(application)
+    bot = application.bot
+    for language in ("en", "es"):
+        code = "" if language == "en" else language
+        menu = [BotCommand(c, svc.engine.text(f"cmd_{c}", language)) for c in PUBLIC_COMMANDS]
+        await bot.set_my_commands(menu, language_code=code or None)
+        await bot.set_my_description(
+            svc.engine.text("bot_description", language), language_code=code or None
+        )
+        await bot.set_my_short_description(
+            svc.engine.text("bot_short_description", language), language_code=code or None
+        )
+    admin_menu = menu_en = [
+        BotCommand(c, svc.engine.text(f"cmd_{c}", "en")) for c in PUBLIC_COMMANDS
+    ]
+    admin_menu = [*menu_en, *(BotCommand(c, f"admin: {c}") for c in ADMIN_COMMANDS)]
+    for admin_id in sorted(svc.admins):
+        try:
+            await bot.set_my_commands(admin_menu, scope=BotCommandScopeChat(admin_id))
+        except TelegramError as error:  # the admin never opened a chat with the bot
+            log.warning("could not set the admin menu for %s: %s", admin_id, error)
+
+
+async def _watch_knowledge(application: Application, interval: float) -> None:
+    """Reload when the knowledge base file changes (`[knowledge] watch = true`)."""
+    svc = services(application)
+    seen = svc.reloader.signature()
+    while True:
+        await asyncio.sleep(interval)
+        current = svc.reloader.signature()
+        if current is not None and current != seen:
+            seen = current
+            await admin.reload_now(svc)
+
+
+def build_application(config: Config, svc: Services) -> Application:
+    """The configured Application, handlers registered, not yet started."""
+    assert config.telegram.token is not None
+
+    async def post_init(application: Application) -> None:
+        await publish_commands(application)
+        me = application.bot
+        knowledge = svc.engine.knowledge
+        log.info(
+            "faqbot started as @%s with %d entries and %d questions",
+            me.username,
+            len(knowledge.entries),
+            knowledge.question_count,
+        )
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(admin.reload_now(svc)))
+        if config.knowledge.watch:
+            application.bot_data["watcher"] = asyncio.create_task(
+                _watch_knowledge(application, config.knowledge.watch_interval)
+            )
+
+    async def post_shutdown(application: Application) -> None:
+        watcher = application.bot_data.pop("watcher", None)
+        if watcher is not None:
+            watcher.cancel()
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+
+    builder: ApplicationBuilder = (
+        Application.builder()
+        .token(config.telegram.token)
+        .base_url(config.telegram.base_url)
+        .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=None))
+        .rate_limiter(
+            PrivateChatRateLimiter(
+                per_chat_per_second=config.telegram.per_chat_per_second,
+                overall_max_rate=config.telegram.overall_per_second,
+                overall_time_period=1,
+                max_retries=3,
+            )
+        )
+        .concurrent_updates(PerChatUpdateProcessor(CONCURRENT_UPDATES))
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+    )
+    application = builder.build()
+    application.bot_data[SERVICES_KEY] = svc
+    register_handlers(application)
+    return application
+
+
+def open_services(config: Config) -> Services:
+    """Load the knowledge base and open the database; errors are one clear line."""
+    result = check_file(config.knowledge.path)
+    if result.loaded is None or not result.ok:
+        details = "\n".join(str(problem) for problem in result.problems)
+        raise StartError(f"the knowledge base has problems:\n{details}")
+    engine = Engine(result.loaded, config.matching)
+    try:
+        storage = Storage(config.storage.path, config.storage.retention_days)
+    except StorageError as error:
+        raise StartError(str(error)) from None
+    storage.prune()
+    return Services(
+        engine=engine,
+        reloader=Reloader(engine, config.knowledge.path),
+        storage=storage,
+        admins=frozenset(config.telegram.admins),
+    )
+
+
+class StartError(Exception):
+    """The bot cannot start; the message says why in a sentence."""
+
+
+def run_bot(config: Config) -> int:
+    """`faqbot run`: long polling, or a webhook when `[webhook]` is configured."""
+    token = config.telegram.token
+    setup_logging(TokenFilter(token))
+    if not token:
+        print(
+            "faqbot: no Telegram token: set [telegram] token in the config or "
+            "the TELEGRAM_BOT_TOKEN environment variable (see README: Create the bot)",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        svc = open_services(config)
+    except StartError as error:
+        print(f"faqbot: {error}", file=sys.stderr)
+        return 2
+    application = build_application(config, svc)
+    try:
+        if config.webhook is None:
+            application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+        else:
+            hook = config.webhook
+            application.run_webhook(
+                listen=hook.listen,
+                port=hook.port,
+                url_path=hook.path,
+                webhook_url=f"{hook.url.rstrip('/')}/{hook.path}",
+                secret_token=hook.secret_token,
+                allowed_updates=Update.ALL_TYPES,
+            )
+    except InvalidToken:
+        print("faqbot: Telegram rejected the token (check [telegram] token)", file=sys.stderr)
+        return 2
+    except NetworkError as error:
+        message = TokenFilter(token).mask(str(error))
+        print(
+            f"faqbot: cannot reach the Bot API at {config.telegram.base_url}: {message}",
+            file=sys.stderr,
+        )
+        return 2
+    finally:
+        svc.storage.close()
+    return 0

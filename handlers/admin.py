@@ -1,0 +1,230 @@
+"""Admin commands: /reload, /stats, /review. Only for the ids in `[telegram] admins`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+
+from bot.reporting import ReviewItem, review_items
+from knowledge.editing import add_question
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import ContextTypes
+
+from handlers import callback_data
+from handlers.render import escape
+from handlers.services import Services, services
+from knowledge.reload import ReloadOutcome
+
+log = logging.getLogger(__name__)
+DAY = 86400.0
+MAX_ERRORS_SHOWN = 15
+
+
+async def _refuse_unless_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """True when the sender may not use admin commands (and has been told so politely)."""
+    svc = services(context)
+    user = update.effective_user
+    if svc.is_admin(user):
+        return False
+    log.warning("admin command refused for user id %s", user.id if user else None)
+    language = svc.language_for(user)
+    if update.callback_query is not None:
+        await update.callback_query.answer(svc.engine.text("admin_only", language))
+    elif update.effective_message is not None:
+        await update.effective_message.reply_text(svc.engine.text("admin_only", language))
+    return True
+
+
+def describe_reload(outcome: ReloadOutcome, svc: Services, language: str) -> str:
+    """The admin's reply: counts and ids changed, or the errors with file:line:col."""
+    engine = svc.engine
+    if not outcome.ok:
+        lines = [escape(engine.text("reload_failed", language))]
+        shown = outcome.problems[:MAX_ERRORS_SHOWN]
+        lines += [f"<code>{escape(str(problem))}</code>" for problem in shown]
+        if len(outcome.problems) > len(shown):
+            lines.append(f"… +{len(outcome.problems) - len(shown)}")
+        return "\n".join(lines)
+    text = engine.text("reload_ok", language).format(
+        entries=outcome.entries, questions=outcome.questions
+    )
+    lines = [escape(text)]
+    for sign, ids in (("+", outcome.added), ("−", outcome.removed), ("~", outcome.changed)):
+        if ids:
+            lines.append(f"{sign} {escape(', '.join(ids))}")
+    return "\n".join(lines)
+
+
+async def reload_now(svc: Services) -> ReloadOutcome:
+    """Check and swap in a thread: the event loop keeps answering meanwhile."""
+    outcome = await asyncio.to_thread(svc.reloader.reload)
+    if outcome.ok:
+        log.info(
+            "knowledge base reloaded: %d entries, %d questions (+%d -%d ~%d)",
+            outcome.entries,
+            outcome.questions,
+            len(outcome.added),
+            len(outcome.removed),
+            len(outcome.changed),
+        )
+    else:
+        log.warning(
+            "knowledge base NOT reloaded, %d problem(s); the old one stays live",
+            len(outcome.problems),
+        )
+    return outcome
+
+
+async def on_reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/reload: re-read, validate and swap the knowledge base without a restart."""
+    if await _refuse_unless_admin(update, context) or update.effective_message is None:
+        return
+    svc = services(context)
+    outcome = await reload_now(svc)
+    language = svc.language_for(update.effective_user)
+    await update.effective_message.reply_text(describe_reload(outcome, svc, language))
+
+
+def stats_text(svc: Services, now: float | None = None) -> str:
+    """Questions per day/week, matched rate, top entries, top unanswered, feedback."""
+    now = now if now is not None else time.time()
+    storage = svc.storage
+    week = storage.questions_since(now - 7 * DAY)
+    day = [q for q in week if q.at >= now - DAY]
+    lines = ["<b>Questions</b>"]
+    for label, rows in (("last day", day), ("last week", week)):
+        matched = sum(1 for q in rows if q.entry_id)
+        rate = f"{100 * matched / len(rows):.0f}%" if rows else "-"
+        lines.append(f"{label}: {len(rows)} asked, {matched} answered ({rate})")
+    top = Counter(q.entry_id for q in week if q.entry_id).most_common(5)
+    if top:
+        lines.append("\n<b>Top entries (week)</b>")
+        lines += [f"{count}× {escape(entry)}" for entry, count in top]
+    unanswered = Counter(q.normalised for q in week if not q.entry_id and q.normalised).most_common(
+        5
+    )
+    if unanswered:
+        lines.append("\n<b>Top unanswered (week)</b>")
+        lines += [f"{count}× {escape(text)}" for text, count in unanswered]
+    votes = storage.feedback_since(now - 7 * DAY)
+    if votes:
+        lines.append("\n<b>Feedback (week)</b>")
+        lines += [
+            f"{escape(entry)}: 👍 {up} 👎 {down}" for entry, (up, down) in sorted(votes.items())
+        ]
+    return "\n".join(lines)
+
+
+async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/stats: what people asked lately and how well the bot did."""
+    if await _refuse_unless_admin(update, context) or update.effective_message is None:
+        return
+    await update.effective_message.reply_text(stats_text(services(context)))
+
+
+def _review_message(
+    svc: Services, items: list[ReviewItem], index: int
+) -> tuple[str, InlineKeyboardMarkup]:
+    item = items[index]
+    knowledge = svc.engine.knowledge
+    closest = knowledge.entry(item.closest_id) if item.closest_id else None
+    lines = [
+        f"<b>Review {index + 1}/{len(items)}</b>",
+        f"“{escape(item.text)}” — {item.count}× ({escape(item.reason)})",
+    ]
+    rows = []
+    if closest is not None:
+        lines.append(f"closest: {escape(closest.id)} (score {item.score:.0f})")
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    f"➕ {closest.title.en}"[:60],
+                    callback_data=callback_data.encode(
+                        callback_data.Review("add", index, closest.id)
+                    ),
+                )
+            ]
+        )
+    rows.append(
+        [
+            InlineKeyboardButton(
+                "🔀 pick another entry",
+                callback_data=callback_data.encode(callback_data.Review("pick", index, "")),
+            ),
+            InlineKeyboardButton(
+                "🚫 ignore",
+                callback_data=callback_data.encode(callback_data.Review("ignore", index, "")),
+            ),
+        ]
+    )
+    return "\n".join(lines), InlineKeyboardMarkup(rows)
+
+
+async def on_review(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/review: walk the top unanswered and down-voted questions, one by one."""
+    if await _refuse_unless_admin(update, context) or update.effective_message is None:
+        return
+    svc = services(context)
+    items = review_items(svc.storage, svc.engine, since=time.time() - 30 * DAY)
+    context.user_data["review"] = items
+    if not items:
+        await update.effective_message.reply_text("Nothing to review. 🎉")
+        return
+    text, keyboard = _review_message(svc, items, 0)
+    await update.effective_message.reply_text(text, reply_markup=keyboard)
+
+
+async def on_review_button(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, payload: callback_data.Review
+) -> None:
+    """A review decision. Checked again here: buttons can be forwarded or forged."""
+    if await _refuse_unless_admin(update, context):
+        return
+    query = update.callback_query
+    assert query is not None
+    svc = services(context)
+    items: list[ReviewItem] = (
+        context.user_data.get("review", []) if context.user_data is not None else []
+    )
+    if payload.item >= len(items) or query.message is None:
+        await query.answer("This review has expired: send /review again.")
+        return
+    item = items[payload.item]
+    if payload.action == "pick":
+        await query.answer()
+        rows = [
+            [
+                InlineKeyboardButton(
+                    entry.title.en[:60],
+                    callback_data=callback_data.encode(
+                        callback_data.Review("add", payload.item, entry.id)
+                    ),
+                )
+            ]
+            for entry in svc.engine.knowledge.entries
+        ]
+        await query.edit_message_reply_markup(InlineKeyboardMarkup(rows[:90]))
+        return
+    if payload.action == "add":
+        problems = await asyncio.to_thread(
+            add_question, svc.reloader.path, payload.entry_id, item.language, item.text
+        )
+        if problems:
+            await query.answer("Not added: see the message.")
+            await query.message.reply_text("\n".join(f"<code>{escape(p)}</code>" for p in problems))
+            return
+        outcome = await reload_now(svc)
+        svc.storage.mark_reviewed(item.text, f"add:{payload.entry_id}")
+        await query.answer("Added.")
+        await query.message.reply_text(describe_reload(outcome, svc, "en"))
+    elif payload.action == "ignore":
+        svc.storage.mark_reviewed(item.text, "ignore")
+        await query.answer("Ignored.")
+    following = payload.item + 1
+    if following < len(items):
+        text, keyboard = _review_message(svc, items, following)
+        await query.edit_message_text(text, reply_markup=keyboard)
+    else:
+        await query.edit_message_text("Review done. ✅")

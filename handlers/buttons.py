@@ -1,0 +1,48 @@
+"""Button presses: topics, follow-ups, "did you mean" choices and feedback."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from handlers import callback_data
+from handlers.admin import on_review_button
+from handlers.conversation import send_answer
+from handlers.services import services
+
+log = logging.getLogger(__name__)
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Every callback query ends in answerCallbackQuery, or the client shows a spinner."""
+    query = update.callback_query
+    if query is None:
+        return
+    svc = services(context)
+    payload = callback_data.decode(query.data)
+    language = svc.language_for(update.effective_user)
+    message = query.message
+    if isinstance(payload, callback_data.Review):
+        await on_review_button(update, context, payload)
+        return
+    if payload is None or message is None or not hasattr(message, "reply_text"):
+        # Forged, stale, or from a message Telegram no longer gives us.
+        await query.answer(svc.engine.text("button_expired", language))
+        return
+    if isinstance(payload, callback_data.Vote):
+        user_id = update.effective_user.id if update.effective_user else 0
+        svc.storage.log_feedback(
+            user_id, payload.entry_id, 1 if payload.up else -1, payload.question_id or None
+        )
+        await query.answer(svc.engine.text("feedback_thanks", payload.language))
+        return
+    opened = svc.engine.open(payload.entry_id, payload.language)
+    if opened is None:  # the entry went away in a reload
+        await query.answer(svc.engine.text("button_expired", language))
+        return
+    await query.answer()
+    if isinstance(payload, callback_data.Choose) and payload.question_id:
+        svc.storage.log_choice(payload.question_id, payload.entry_id)
+    await send_answer(message, opened, context)

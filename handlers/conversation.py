@@ -1,0 +1,162 @@
+"""What people say to the bot: questions, commands, and things that are not text."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Message, Update, User
+from telegram.constants import ChatType, MessageEntityType
+from telegram.ext import ContextTypes
+
+from handlers.render import render
+from handlers.services import Services, services
+from knowledge.answer import Answer, Kind
+from knowledge.schema import Language
+from knowledge.vcard import vcard
+
+log = logging.getLogger(__name__)
+
+# Commands that open one entry of the knowledge base.
+ENTRY_COMMANDS = {
+    "recommendations": "recommendations",
+    "forums": "forums",
+    "event": "event",
+    "document": "document",
+    "contact": "contact",
+}
+
+
+async def send_answer(
+    message: Message,
+    answer: Answer,
+    context: ContextTypes.DEFAULT_TYPE,
+    question_id: int = 0,
+) -> None:
+    """Send one answer as a reply: the contact card first when it is the press contact."""
+    engine = services(context).engine
+    if answer.kind is Kind.ANSWER and answer.contact is not None:
+        contact = answer.contact
+        await message.reply_contact(
+            phone_number=contact.phones[0],
+            first_name=contact.first_name,
+            last_name=contact.last_name,
+            vcard=vcard(contact, answer.language),
+        )
+    for outgoing in render(answer, engine, context.bot.username, question_id):
+        await message.reply_text(outgoing.text, reply_markup=outgoing.keyboard)
+
+
+def _addressed_text(message: Message, bot_username: str, bot_id: int) -> str | None:
+    """The question in a message meant for the bot, or None when it is not for us.
+
+    In private chats every message is for the bot. In groups only messages
+    that mention it or reply to it are; the mention itself is cut out.
+    """
+    text = message.text or ""
+    if message.chat.type == ChatType.PRIVATE:
+        return text
+    replied = message.reply_to_message
+    if replied is not None and replied.from_user is not None and replied.from_user.id == bot_id:
+        return text
+    mention = f"@{bot_username}".casefold()
+    for entity, value in message.parse_entities([MessageEntityType.MENTION]).items():
+        if value.casefold() == mention:
+            return (text[: entity.offset] + text[entity.offset + entity.length :]).strip()
+    return None
+
+
+def ask(services_: Services, user: User | None, text: str) -> tuple[Answer, int]:
+    """Answer a question for a user and log it; returns the answer and the log row id."""
+    answer = services_.engine.ask(
+        text,
+        language=services_.saved_language(user),
+        fallback=services_.client_language(user),
+    )
+    closest = answer.suggestions[0].entry_id if answer.suggestions else None
+    question_id = services_.storage.log_question(
+        user.id if user else 0,
+        text,
+        answer.language,
+        str(answer.kind),
+        answer.entry_id if answer.matched else None,
+        closest,
+        answer.score,
+    )
+    return answer, question_id
+
+
+async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A free-text question: answer it in its own language."""
+    message = update.effective_message
+    if message is None or message.text is None:
+        return
+    text = _addressed_text(message, context.bot.username, context.bot.id)
+    if text is None:
+        return
+    answer, question_id = ask(services(context), update.effective_user, text)
+    await send_answer(message, answer, context, question_id)
+
+
+def _command_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Language:
+    return services(context).language_for(update.effective_user)
+
+
+async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/start, possibly from a shared link: t.me/<bot>?start=<entry id> opens that answer."""
+    message = update.effective_message
+    if message is None:
+        return
+    engine = services(context).engine
+    language = _command_language(update, context)
+    if context.args and len(context.args) == 1:
+        opened = engine.open(context.args[0], language)
+        if opened is not None:
+            await send_answer(message, opened, context)
+            return
+    await send_answer(message, engine.greeting(language), context)
+
+
+async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/help: what the bot knows, the commands, and the topics."""
+    if update.effective_message is None:
+        return
+    engine = services(context).engine
+    greeting = engine.greeting(_command_language(update, context), key="help")
+    await send_answer(update.effective_message, greeting, context)
+
+
+async def on_entry_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/recommendations, /forums, /event, /document, /contact: open that entry."""
+    message = update.effective_message
+    if message is None or not message.text:
+        return
+    command = message.text.split()[0].lstrip("/").split("@")[0].casefold()
+    engine = services(context).engine
+    opened = engine.open(ENTRY_COMMANDS.get(command, ""), _command_language(update, context))
+    if opened is None:  # the admin removed the entry: fall back to the greeting
+        opened = engine.greeting(_command_language(update, context))
+    await send_answer(message, opened, context)
+
+
+async def on_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/language en|es: remember the reply language for this user."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    svc = services(context)
+    choice = (context.args[0].casefold()[:2] if context.args else "").replace("sp", "es")
+    if choice not in ("en", "es"):
+        language = svc.language_for(user)
+        await message.reply_text(svc.engine.text("language_usage", language))
+        return
+    svc.storage.set_language(user.id, choice)
+    await message.reply_text(svc.engine.text("language_set", choice))
+
+
+async def on_other_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Stickers, photos, voice notes: a hint to type the question instead."""
+    message = update.effective_message
+    if message is None:
+        return
+    language = services(context).language_for(update.effective_user)
+    await message.reply_text(services(context).engine.text("non_text", language))
