@@ -196,7 +196,10 @@ async def publish_commands(application: Application) -> None:
     admin_menu = menu_en = [
         BotCommand(c, svc.engine.text(f"cmd_{c}", "en")) for c in PUBLIC_COMMANDS
     ]
-    admin_menu = [*menu_en, *(BotCommand(c, f"admin: {c}") for c in ADMIN_COMMANDS)]
+    admin_menu = [
+        *menu_en,
+        *(BotCommand(c, svc.engine.text(f"admin_cmd_{c}", "en")) for c in ADMIN_COMMANDS),
+    ]
     for admin_id in sorted(svc.admins):
         try:
             await bot.set_my_commands(admin_menu, scope=BotCommandScopeChat(admin_id))

@@ -7,15 +7,17 @@ import logging
 import time
 from collections import Counter
 
-from bot.reporting import ReviewItem, review_items
-from knowledge.editing import add_question
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import InlineKeyboardMarkupLimit
 from telegram.ext import ContextTypes
 
+from bot.reporting import ReviewItem, review_items
 from handlers import callback_data
 from handlers.render import escape
 from handlers.services import Services, services
+from knowledge.editing import add_question
 from knowledge.reload import ReloadOutcome
+from knowledge.schema import Language
 
 log = logging.getLogger(__name__)
 DAY = 86400.0
@@ -37,7 +39,7 @@ async def _refuse_unless_admin(update: Update, context: ContextTypes.DEFAULT_TYP
     return True
 
 
-def describe_reload(outcome: ReloadOutcome, svc: Services, language: str) -> str:
+def describe_reload(outcome: ReloadOutcome, svc: Services, language: Language) -> str:
     """The admin's reply: counts and ids changed, or the errors with file:line:col."""
     engine = svc.engine
     if not outcome.ok:
@@ -87,30 +89,34 @@ async def on_reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await update.effective_message.reply_text(describe_reload(outcome, svc, language))
 
 
-def stats_text(svc: Services, now: float | None = None) -> str:
+def stats_text(svc: Services, language: Language, now: float | None = None) -> str:
     """Questions per day/week, matched rate, top entries, top unanswered, feedback."""
     now = now if now is not None else time.time()
-    storage = svc.storage
-    week = storage.questions_since(now - 7 * DAY)
+    text = svc.engine.text
+    week = svc.storage.questions_since(now - 7 * DAY)
     day = [q for q in week if q.at >= now - DAY]
-    lines = ["<b>Questions</b>"]
-    for label, rows in (("last day", day), ("last week", week)):
-        matched = sum(1 for q in rows if q.entry_id)
-        rate = f"{100 * matched / len(rows):.0f}%" if rows else "-"
-        lines.append(f"{label}: {len(rows)} asked, {matched} answered ({rate})")
-    top = Counter(q.entry_id for q in week if q.entry_id).most_common(5)
-    if top:
-        lines.append("\n<b>Top entries (week)</b>")
-        lines += [f"{count}× {escape(entry)}" for entry, count in top]
-    unanswered = Counter(q.normalised for q in week if not q.entry_id and q.normalised).most_common(
-        5
+    lines = [f"<b>{escape(text('stats_questions', language))}</b>"]
+    for period, rows in ((text("stats_day", language), day), (text("stats_week", language), week)):
+        answered = sum(1 for q in rows if q.entry_id)
+        rate = f"{100 * answered / len(rows):.0f}%" if rows else "-"
+        line = text("stats_period", language).format(
+            period=period, asked=len(rows), answered=answered, rate=rate
+        )
+        lines.append(escape(line))
+    sections = (
+        ("stats_top_entries", Counter(q.entry_id for q in week if q.entry_id).most_common(5)),
+        (
+            "stats_top_unanswered",
+            Counter(q.normalised for q in week if not q.entry_id and q.normalised).most_common(5),
+        ),
     )
-    if unanswered:
-        lines.append("\n<b>Top unanswered (week)</b>")
-        lines += [f"{count}× {escape(text)}" for text, count in unanswered]
-    votes = storage.feedback_since(now - 7 * DAY)
+    for key, counted in sections:
+        if counted:
+            lines.append(f"\n<b>{escape(text(key, language))}</b>")
+            lines += [f"{count}× {escape(item or '')}" for item, count in counted]
+    votes = svc.storage.feedback_since(now - 7 * DAY)
     if votes:
-        lines.append("\n<b>Feedback (week)</b>")
+        lines.append(f"\n<b>{escape(text('stats_feedback', language))}</b>")
         lines += [
             f"{escape(entry)}: 👍 {up} 👎 {down}" for entry, (up, down) in sorted(votes.items())
         ]
@@ -121,42 +127,41 @@ async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/stats: what people asked lately and how well the bot did."""
     if await _refuse_unless_admin(update, context) or update.effective_message is None:
         return
-    await update.effective_message.reply_text(stats_text(services(context)))
+    svc = services(context)
+    language = svc.language_for(update.effective_user)
+    await update.effective_message.reply_text(stats_text(svc, language))
 
 
 def _review_message(
-    svc: Services, items: list[ReviewItem], index: int
+    svc: Services, items: list[ReviewItem], index: int, language: Language
 ) -> tuple[str, InlineKeyboardMarkup]:
     item = items[index]
-    knowledge = svc.engine.knowledge
-    closest = knowledge.entry(item.closest_id) if item.closest_id else None
-    lines = [
-        f"<b>Review {index + 1}/{len(items)}</b>",
-        f"“{escape(item.text)}” — {item.count}× ({escape(item.reason)})",
-    ]
+    text = svc.engine.text
+    closest = svc.engine.knowledge.entry(item.closest_id) if item.closest_id else None
+    heading = text("review_heading", language).format(
+        number=index + 1, total=len(items), count=item.count, reason=item.reason
+    )
+    lines = [f"<b>{escape(heading)}</b>", f"“{escape(item.text)}”"]
     rows = []
     if closest is not None:
-        lines.append(f"closest: {escape(closest.id)} (score {item.score:.0f})")
+        closest_line = text("review_closest", language).format(
+            entry=closest.id, score=f"{item.score:.0f}"
+        )
+        lines.append(escape(closest_line))
+        add = callback_data.Review("add", index, closest.id)
         rows.append(
             [
                 InlineKeyboardButton(
-                    f"➕ {closest.title.en}"[:60],
-                    callback_data=callback_data.encode(
-                        callback_data.Review("add", index, closest.id)
-                    ),
+                    f"➕ {closest.title(language)}", callback_data=callback_data.encode(add)
                 )
             ]
         )
+    pick = callback_data.encode(callback_data.Review("pick", index, ""))
+    ignore = callback_data.encode(callback_data.Review("ignore", index, ""))
     rows.append(
         [
-            InlineKeyboardButton(
-                "🔀 pick another entry",
-                callback_data=callback_data.encode(callback_data.Review("pick", index, "")),
-            ),
-            InlineKeyboardButton(
-                "🚫 ignore",
-                callback_data=callback_data.encode(callback_data.Review("ignore", index, "")),
-            ),
+            InlineKeyboardButton(text("review_pick", language), callback_data=pick),
+            InlineKeyboardButton(text("review_ignore", language), callback_data=ignore),
         ]
     )
     return "\n".join(lines), InlineKeyboardMarkup(rows)
@@ -167,12 +172,14 @@ async def on_review(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if await _refuse_unless_admin(update, context) or update.effective_message is None:
         return
     svc = services(context)
+    language = svc.language_for(update.effective_user)
     items = review_items(svc.storage, svc.engine, since=time.time() - 30 * DAY)
+    # Kept per admin, so that the buttons' small numbers can point into it.
     context.user_data["review"] = items
     if not items:
-        await update.effective_message.reply_text("Nothing to review. 🎉")
+        await update.effective_message.reply_text(escape(svc.engine.text("review_empty", language)))
         return
-    text, keyboard = _review_message(svc, items, 0)
+    text, keyboard = _review_message(svc, items, 0, language)
     await update.effective_message.reply_text(text, reply_markup=keyboard)
 
 
@@ -185,11 +192,13 @@ async def on_review_button(
     query = update.callback_query
     assert query is not None
     svc = services(context)
+    language = svc.language_for(update.effective_user)
+    text = svc.engine.text
     items: list[ReviewItem] = (
         context.user_data.get("review", []) if context.user_data is not None else []
     )
     if payload.item >= len(items) or query.message is None:
-        await query.answer("This review has expired: send /review again.")
+        await query.answer(text("review_expired", language))
         return
     item = items[payload.item]
     if payload.action == "pick":
@@ -197,7 +206,7 @@ async def on_review_button(
         rows = [
             [
                 InlineKeyboardButton(
-                    entry.title.en[:60],
+                    entry.title(language),
                     callback_data=callback_data.encode(
                         callback_data.Review("add", payload.item, entry.id)
                     ),
@@ -205,26 +214,31 @@ async def on_review_button(
             ]
             for entry in svc.engine.knowledge.entries
         ]
-        await query.edit_message_reply_markup(InlineKeyboardMarkup(rows[:90]))
+        limit = InlineKeyboardMarkupLimit.TOTAL_BUTTON_NUMBER
+        await query.edit_message_reply_markup(InlineKeyboardMarkup(rows[:limit]))
         return
     if payload.action == "add":
         problems = await asyncio.to_thread(
             add_question, svc.reloader.path, payload.entry_id, item.language, item.text
         )
         if problems:
-            await query.answer("Not added: see the message.")
-            await query.message.reply_text("\n".join(f"<code>{escape(p)}</code>" for p in problems))
+            await query.answer(text("review_not_added", language))
+            await query.message.reply_text(
+                "\n".join(f"<code>{escape(p)}</code>" for p in problems[:MAX_ERRORS_SHOWN])
+            )
             return
         outcome = await reload_now(svc)
         svc.storage.mark_reviewed(item.text, f"add:{payload.entry_id}")
-        await query.answer("Added.")
-        await query.message.reply_text(describe_reload(outcome, svc, "en"))
+        await query.answer(text("review_added", language))
+        await query.message.reply_text(describe_reload(outcome, svc, language))
     elif payload.action == "ignore":
         svc.storage.mark_reviewed(item.text, "ignore")
-        await query.answer("Ignored.")
+        await query.answer(text("review_ignored", language))
+    else:
+        await query.answer()
     following = payload.item + 1
     if following < len(items):
-        text, keyboard = _review_message(svc, items, following)
-        await query.edit_message_text(text, reply_markup=keyboard)
+        message, keyboard = _review_message(svc, items, following, language)
+        await query.edit_message_text(message, reply_markup=keyboard)
     else:
-        await query.edit_message_text("Review done. ✅")
+        await query.edit_message_text(escape(text("review_done", language)))

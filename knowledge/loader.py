@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from string import Formatter
 
 import yaml
 from yaml.events import AliasEvent, CollectionStartEvent, NodeEvent, ScalarEvent
@@ -21,6 +22,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from knowledge.schema import (
     LANGUAGES,
     TEXT_KEYS,
+    TEXT_PLACEHOLDERS,
     Contact,
     Entry,
     KnowledgeBase,
@@ -165,6 +167,25 @@ class _Reader:
             value = self.localized(value_node, f"texts.{key}")
             if value is not None:
                 result[key] = value
+        for key, value in result.items():
+            allowed = TEXT_PLACEHOLDERS.get(key, frozenset())
+            for lang in LANGUAGES:
+                try:
+                    used = {
+                        name for _, name, _, _ in Formatter().parse(value(lang)) if name is not None
+                    }
+                except ValueError as error:
+                    self.problem(
+                        fields and fields[key],
+                        f"texts.{key} ({lang}): {error}; write {{{{ and }}}} for braces",
+                    )
+                    continue
+                for name in sorted(used - allowed):
+                    hint = ", ".join(f"{{{n}}}" for n in sorted(allowed)) or "none"
+                    self.problem(
+                        fields and fields[key],
+                        f"texts.{key} ({lang}): unknown placeholder {{{name}}} (allowed: {hint})",
+                    )
         reload_ok = result.get("reload_ok")
         if reload_ok is not None and fields is not None:
             for lang in LANGUAGES:

@@ -46,7 +46,36 @@ TEXT_KEYS = (
     "cmd_document",
     "cmd_contact",
     "cmd_language",
+    "admin_cmd_reload",
+    "admin_cmd_stats",
+    "admin_cmd_review",
+    "review_empty",
+    "review_heading",
+    "review_closest",
+    "review_pick",
+    "review_ignore",
+    "review_added",
+    "review_ignored",
+    "review_not_added",
+    "review_expired",
+    "review_done",
+    "stats_questions",
+    "stats_period",
+    "stats_day",
+    "stats_week",
+    "stats_top_entries",
+    "stats_top_unanswered",
+    "stats_feedback",
 )
+
+# The placeholders a text may use (written {name}); any other is an error,
+# since the bot would fail formatting it.
+TEXT_PLACEHOLDERS: dict[str, frozenset[str]] = {
+    "reload_ok": frozenset({"entries", "questions"}),
+    "review_heading": frozenset({"number", "total", "count", "reason"}),
+    "review_closest": frozenset({"entry", "score"}),
+    "stats_period": frozenset({"period", "asked", "answered", "rate"}),
+}
 
 
 @dataclass(frozen=True)
