@@ -55,6 +55,7 @@ PUBLIC_COMMANDS = (
 ADMIN_COMMANDS = ("reload", "stats", "review")
 # How many updates are processed at once. Updates of one chat still run in order.
 CONCURRENT_UPDATES = 64
+PRUNE_EVERY = 6 * 3600.0
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
@@ -219,6 +220,15 @@ async def _watch_knowledge(application: Application, interval: float) -> None:
             await admin.reload_now(svc)
 
 
+async def _prune_daily(svc: Services) -> None:
+    """Apply the retention period while the bot runs for months, not only at start."""
+    while True:
+        await asyncio.sleep(PRUNE_EVERY)
+        removed = svc.storage.prune()
+        if removed:
+            log.info("pruned %d rows older than the retention period", removed)
+
+
 def build_application(config: Config, svc: Services) -> Application:
     """The configured Application, handlers registered, not yet started."""
     assert config.telegram.token is not None
@@ -236,15 +246,16 @@ def build_application(config: Config, svc: Services) -> Application:
         loop = asyncio.get_running_loop()
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(admin.reload_now(svc)))
+        tasks = [asyncio.create_task(_prune_daily(svc))]
         if config.knowledge.watch:
-            application.bot_data["watcher"] = asyncio.create_task(
-                _watch_knowledge(application, config.knowledge.watch_interval)
+            tasks.append(
+                asyncio.create_task(_watch_knowledge(application, config.knowledge.watch_interval))
             )
+        application.bot_data["background"] = tasks
 
     async def post_shutdown(application: Application) -> None:
-        watcher = application.bot_data.pop("watcher", None)
-        if watcher is not None:
-            watcher.cancel()
+        for task in application.bot_data.pop("background", []):
+            task.cancel()
         with contextlib.suppress(NotImplementedError, RuntimeError):
             asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
 
