@@ -99,6 +99,8 @@ class Matcher:
         self._choices_of: list[list[int]] = [[] for _ in knowledge.entries]
         # token -> {entry index: field weight}; the best field wins.
         postings: dict[str, dict[int, float]] = defaultdict(dict)
+        # token -> the stored questions that contain it, for question coverage.
+        choice_postings: dict[str, list[int]] = defaultdict(list)
         language_words: dict[Language, set[str]] = {"en": set(), "es": set()}
 
         for index, entry in enumerate(knowledge.entries):
@@ -112,10 +114,12 @@ class Matcher:
                     tokens = tuple(content_tokens(text))
                     if not tokens:
                         continue
-                    self._choices_of[index].append(len(self._choices))
+                    choice_id = len(self._choices)
+                    self._choices_of[index].append(choice_id)
                     self._choices.append(Choice(index, lang, text, " ".join(tokens), tokens))
-                    for token in tokens:
+                    for token in set(tokens):
                         postings[token][index] = 1.0
+                        choice_postings[token].append(choice_id)
                 for question in entry.questions[lang]:
                     language_words[lang].update(words(question))
                 for token in content_tokens(entry.answer(lang)):
@@ -129,6 +133,10 @@ class Matcher:
         # A word nobody stored weighs like a word that only one entry uses:
         # the message is about something, and we do not know what.
         self._unknown_idf = UNKNOWN_FACTOR * math.log(1 + entry_count)
+        self._choice_postings = dict(choice_postings)
+        self._choice_weight = [
+            sum(self._idf[token] for token in set(choice.tokens)) for choice in self._choices
+        ]
         self._vocabulary_by_length: dict[int, list[str]] = defaultdict(list)
         for token in self._postings:
             self._vocabulary_by_length[len(token)].append(token)
@@ -182,10 +190,25 @@ class Matcher:
                 coverage[entry] += idf * certainty * field_weight
         candidates = sorted(coverage, key=coverage.__getitem__, reverse=True)[:CANDIDATES]
 
+        # How much of each stored question the message contains, touching
+        # only the questions that share a word with it.
+        question_covered: dict[int, float] = defaultdict(float)
+        for token, idf, certainty in weights:
+            for choice_id in self._choice_postings.get(token, ()):
+                question_covered[choice_id] += idf * certainty
+
         # Unknown words stay in the phrasing: "hotels montevideo" is not "montevideo".
         query = " ".join((*tokens, *unknown))
-        token_weight = {token: idf * certainty for token, idf, certainty in weights}
-        choice_ids = [c for entry in candidates for c in self._choices_of[entry]]
+        # Only stored questions that share a word with the message can explain
+        # it; an entry found through its answer text alone is judged by its title.
+        candidate_set = set(candidates)
+        choice_ids = [c for c in question_covered if self._choices[c].entry in candidate_set]
+        with_question = {self._choices[c].entry for c in choice_ids}
+        choice_ids += [
+            self._choices_of[e][-1]
+            for e in candidates
+            if e not in with_question and self._choices_of[e]
+        ]
         phrasing = process.extract(
             query,
             [self._choices[c].normalised for c in choice_ids],
@@ -194,17 +217,24 @@ class Matcher:
         )
         best_choice: dict[int, tuple[float, int]] = {}
         for _, similarity, position in phrasing:
-            choice = self._choices[choice_ids[position]]
-            covered = self._question_coverage(choice, token_weight)
+            choice_id = choice_ids[position]
+            entry = self._choices[choice_id].entry
+            covered = question_covered.get(choice_id, 0.0) / self._choice_weight[choice_id]
             combined = MIX_QUESTION * covered + MIX_PHRASING * similarity / 100.0
-            current = best_choice.get(choice.entry)
+            current = best_choice.get(entry)
             if current is None or combined > current[0]:
-                best_choice[choice.entry] = (combined, choice_ids[position])
+                best_choice[entry] = (combined, choice_id)
 
         results = []
         for entry in candidates:
-            combined, choice_id = best_choice.get(entry, (0.0, self._choices_of[entry][0]))
             message_coverage = min(coverage[entry] / total_weight, 1.0)
+            if entry not in best_choice:
+                # No stored question has a content word (all stop words): only
+                # its answer text matched, which alone is never confident.
+                score = 100.0 * MIX_MESSAGE * message_coverage
+                results.append(Scored(self._entry_ids[entry], round(score, 1), "", "en"))
+                continue
+            combined, choice_id = best_choice[entry]
             score = 100.0 * (MIX_MESSAGE * message_coverage + combined)
             choice = self._choices[choice_id]
             results.append(
@@ -212,9 +242,3 @@ class Matcher:
             )
         results.sort(key=lambda scored: scored.score, reverse=True)
         return Ranking(tuple(tokens), tuple(unknown), tuple(results[:limit]))
-
-    def _question_coverage(self, choice: Choice, token_weight: dict[str, float]) -> float:
-        """The share of a stored question's weight that the message contains."""
-        total = sum(self._idf[token] for token in choice.tokens)
-        covered = sum(token_weight.get(token, 0.0) for token in choice.tokens)
-        return covered / total if total else 0.0
