@@ -36,9 +36,10 @@ def _engine(config: Config) -> Engine:
 
 def cmd_ask(args: argparse.Namespace, config: Config) -> int:
     engine = _engine(config)
-    questions = [args.question] if args.question else (line.rstrip("\n") for line in sys.stdin)
+    from_stdin = args.question is None
+    questions = (line.rstrip("\n") for line in sys.stdin) if from_stdin else [args.question]
     for question in questions:
-        if not question.strip() and not args.question:
+        if from_stdin and not question.strip():
             continue
         answer = engine.ask(question, language=args.lang)
         if args.json:
@@ -93,7 +94,17 @@ def cmd_eval(args: argparse.Namespace, config: Config) -> int:
         raise CommandError(str(error)) from None
     report = evaluate(engine, items)
     print(format_report(report))
-    return EXIT_OK
+    targets = (
+        ("in-scope top-1", report.overall(report.in_scope), args.min_in_scope),
+        ("out-of-scope rejected", report.overall(report.out_of_scope), args.min_rejected),
+        ("answer language", report.overall(report.language), args.min_language),
+    )
+    below = [name for name, tally, target in targets if tally.total and tally.rate < target]
+    print()
+    for name, tally, target in targets:
+        verdict = "below target" if name in below else "ok"
+        print(f"target: {name} {100 * tally.rate:.1f}% >= {100 * target:.0f}%: {verdict}")
+    return EXIT_INVALID if below else EXIT_OK
 
 
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
@@ -132,6 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("path", nargs="?", help="the file (default: the configured one)")
     evaluate = command("eval", "measure answers on a labelled question set")
     evaluate.add_argument("file", help="tab-separated: expected id, language, question")
+    evaluate.add_argument("--min-in-scope", type=float, default=0.95, metavar="RATE")
+    evaluate.add_argument("--min-rejected", type=float, default=0.90, metavar="RATE")
+    evaluate.add_argument("--min-language", type=float, default=0.98, metavar="RATE")
     report = command("report", "unanswered and down-voted questions, grouped")
     report.add_argument("--since", type=int, default=30, metavar="DAYS")
     report.add_argument("--format", choices=("table", "csv"), default="table")

@@ -74,7 +74,8 @@ def _language_disagreements(parsed: Parsed, knowledge: KnowledgeBase) -> list[Pr
                 for values, name in ((only_en, "English"), (only_es, "Spanish"))
                 if values
             )
-            message = f"entry '{entry.id}': the answers disagree on a {kind}: {detail}"
+            article = "an" if kind[0] in "aeiou" else "a"
+            message = f"entry '{entry.id}': the answers disagree on {article} {kind}: {detail}"
             problems.append(Problem(knowledge.source_path, line, column, message))
     return problems
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from knowledge.answer import Answer, Kind, Link, Suggestion, Why
 from knowledge.language import LanguageDetector
 from knowledge.matcher import Matcher, Ranking
-from knowledge.normalise import words
+from knowledge.normalise import THANKS_WORDS, words
 from knowledge.schema import Entry, KnowledgeBase, Language
 
 
@@ -26,10 +26,15 @@ class Thresholds:
 
     answer: float = 65.0  # at or above: answer directly
     suggest: float = 40.0  # at or above (but below `answer`): offer "did you mean"
+    # Two entries this close are a coin toss ("conference": Puebla or Buenos
+    # Aires?): ask which one rather than guess.
+    margin: float = 3.0
 
     def __post_init__(self) -> None:
         if not 0 <= self.suggest <= self.answer <= 100:
             raise ValueError("thresholds must satisfy 0 <= suggest <= answer <= 100")
+        if not 0 <= self.margin <= 100:
+            raise ValueError("the margin must be between 0 and 100")
 
 
 @dataclass(frozen=True)
@@ -79,9 +84,16 @@ class Engine:
         Telegram client's language) when the message does not show one.
         """
         loaded = self._loaded
-        reply_language = language or loaded.detector.detect(question) or fallback
         ranking = loaded.matcher.rank(question)
         best = ranking.best
+        # A message that shows no language ("recomendasiones", "Puebla") is
+        # answered in the language of the stored question it matched best.
+        reply_language = (
+            language
+            or loaded.detector.detect(question)
+            or (best.language if best is not None else None)
+            or fallback
+        )
         if best is None:
             return self._without_match(loaded, question, reply_language, ranking)
         why = Why(
@@ -90,7 +102,7 @@ class Engine:
             margin=round(ranking.margin, 1),
             unknown_words=ranking.unknown,
         )
-        if best.score >= self.thresholds.answer:
+        if best.score >= self.thresholds.answer and ranking.margin >= self.thresholds.margin:
             entry = loaded.knowledge.entry(best.entry_id)
             assert entry is not None
             return self._entry_answer(loaded, entry, question, reply_language, best.score, why)
@@ -185,13 +197,14 @@ class Engine:
             )
         if not ranking.unknown:
             # Every word was a stop word: "hola", "thanks!", "hi there".
-            greeting = self.greeting(language)
+            thanked = not THANKS_WORDS.isdisjoint(words(question))
+            greeting = self.greeting(language, key="you_are_welcome" if thanked else "greeting")
             return Answer(
                 kind=Kind.GREETING,
                 question=question,
                 language=language,
                 text=greeting.text,
-                topics=greeting.topics,
+                topics=() if thanked else greeting.topics,
             )
         why = Why(None, None, 0.0, ranking.unknown)
         return self._fallback(loaded, question, language, 0.0, why)

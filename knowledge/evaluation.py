@@ -118,7 +118,7 @@ def format_report(report: Report) -> str:
         ("out-of-scope rejected", report.out_of_scope),
         ("answer language", report.language),
     ):
-        cells = [str(table[g]) if g in table else "-" for g in ("en", "es", "any")]
+        cells = [str(table[g]) if table.get(g, Tally()).total else "-" for g in ("en", "es", "any")]
         cells.append(str(report.overall(table)))
         lines.append(f"{name:<22} " + " ".join(f"{cell:<16}" for cell in cells))
     if report.misses:

@@ -380,9 +380,17 @@ def _build(root: Node, path: str) -> Parsed:
     entries: list[Entry] = []
     first_seen: dict[str, Node] = {}
     entry_fields: dict[str, dict[str, Node]] = {}
-    for index, node in enumerate(
-        reader.sequence(top["entries"], "entries") or [] if "entries" in top else []
-    ):
+    entry_nodes = reader.sequence(top["entries"], "entries") or [] if "entries" in top else []
+    # Ids of every entry written, broken ones included: a broken entry is one
+    # problem, not also a "does not exist" for each reference to it.
+    declared = {
+        value_node.value
+        for node in entry_nodes
+        if isinstance(node, MappingNode)
+        for key_node, value_node in node.value
+        if getattr(key_node, "value", None) == "id" and isinstance(value_node, ScalarNode)
+    }
+    for index, node in enumerate(entry_nodes):
         built = reader.entry(node, index)
         if built is None:
             continue
@@ -406,12 +414,12 @@ def _build(root: Node, path: str) -> Parsed:
         for related_id, node in zip(entry.related, related_nodes, strict=False):
             if related_id == entry.id:
                 reader.problem(node, f"entry '{entry.id}' lists itself as related")
-            elif related_id not in first_seen:
+            elif related_id not in declared:
                 reader.problem(
                     node, f"entry '{entry.id}': related entry '{related_id}' does not exist"
                 )
     for topic, node in topics:
-        if topic.entry not in first_seen:
+        if topic.entry not in declared:
             reader.problem(node, f"topics.{topic.id}: entry '{topic.entry}' does not exist")
     if not entries and "entries" in top:
         reader.problem(top["entries"], "the knowledge base has no entries")

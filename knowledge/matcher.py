@@ -45,6 +45,10 @@ MAX_QUERY_TOKENS = 32
 CANDIDATES = 8
 # How much a word the knowledge base has never seen weighs, next to its rarest word.
 UNKNOWN_FACTOR = 1.3
+# At most this many unknown words count against a message. One or two unknown
+# words in a short question mean it is about something else ("visa", "weather");
+# a long chatty message has many, and still asks what it shares with us.
+MAX_UNKNOWN_COUNTED = 2
 # The weights of the three parts of the score.
 MIX_MESSAGE, MIX_QUESTION, MIX_PHRASING = 0.5, 0.3, 0.2
 
@@ -67,7 +71,9 @@ class Scored:
     entry_id: str
     score: float
     question: str
-    language: Language
+    # The language of that stored question; None when the entry stores the
+    # same words in both languages ("Puebla", "CELADE").
+    language: Language | None
 
 
 @dataclass(frozen=True)
@@ -134,6 +140,10 @@ class Matcher:
         # the message is about something, and we do not know what.
         self._unknown_idf = UNKNOWN_FACTOR * math.log(1 + entry_count)
         self._choice_postings = dict(choice_postings)
+        by_language: dict[Language, set[tuple[int, str]]] = {"en": set(), "es": set()}
+        for choice in self._choices:
+            by_language[choice.language].add((choice.entry, choice.normalised))
+        self._bilingual = by_language["en"] & by_language["es"]
         self._choice_weight = [
             sum(self._idf[token] for token in set(choice.tokens)) for choice in self._choices
         ]
@@ -173,7 +183,8 @@ class Matcher:
             known, certainty = self._correct(raw)
             if known is None:
                 unknown.append(raw)
-                total_weight += self._unknown_idf
+                if len(unknown) <= MAX_UNKNOWN_COUNTED:
+                    total_weight += self._unknown_idf
                 continue
             if known in tokens:
                 continue
@@ -232,13 +243,13 @@ class Matcher:
                 # No stored question has a content word (all stop words): only
                 # its answer text matched, which alone is never confident.
                 score = 100.0 * MIX_MESSAGE * message_coverage
-                results.append(Scored(self._entry_ids[entry], round(score, 1), "", "en"))
+                results.append(Scored(self._entry_ids[entry], round(score, 1), "", None))
                 continue
             combined, choice_id = best_choice[entry]
             score = 100.0 * (MIX_MESSAGE * message_coverage + combined)
             choice = self._choices[choice_id]
-            results.append(
-                Scored(self._entry_ids[entry], round(score, 1), choice.text, choice.language)
-            )
+            bilingual = (entry, choice.normalised) in self._bilingual
+            language = None if bilingual else choice.language
+            results.append(Scored(self._entry_ids[entry], round(score, 1), choice.text, language))
         results.sort(key=lambda scored: scored.score, reverse=True)
         return Ranking(tuple(tokens), tuple(unknown), tuple(results[:limit]))

@@ -29,6 +29,8 @@ ENGLISH_STOP_WORDS = frozenset(
     tell know want wanna need like may might must shall give show find look looking
     something anything one ones thing things someone anyone im id ive youre dear sir
     madam kindly quick question ask asking wondering curious say said
+    much many lot lots very really so sorry bother good morning afternoon evening night
+    bye goodbye cheers great nice cool awesome perfect welcome lately recently
     """.split()
 )
 
@@ -48,10 +50,15 @@ SPANISH_STOP_WORDS = frozenset(
     queria necesito saber dime decir digame dame puedes podria podrias conocer busco
     buscando ayuda ayudame hablame cuentame explicame pregunta duda acerca respecto
     tema
+    mucho muchas muchisimas muchisimo mil adios chao hasta luego perdon perdona
+    disculpa disculpe molestar genial perfecto vale bueno buen buena
     """.split()
 )
 
 STOP_WORDS = ENGLISH_STOP_WORDS | SPANISH_STOP_WORDS
+
+# Words that say thank you: answered with "you're welcome", not a greeting.
+THANKS_WORDS = frozenset("thanks thank thx ty cheers gracias merci".split())
 
 # Characters that only Spanish writing uses; a strong hint of the language.
 SPANISH_MARKS = frozenset("¿¡ñÑáéíóúÁÉÍÓÚü")

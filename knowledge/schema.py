@@ -17,6 +17,7 @@ TOPICS = ("event", "document", "forums", "recommendations", "contact", "general"
 # The bot's own sentences; the file must give each in both languages.
 TEXT_KEYS = (
     "greeting",
+    "you_are_welcome",
     "help",
     "topics_intro",
     "did_you_mean",

@@ -125,14 +125,6 @@ def test_spanish_speaker_forces_spanish_with_lang():
     assert reply["answer"] == bundled_entry("contact").answer.es
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "cmd_ask tests `if args.question` instead of `is not None`, so an empty question "
-        "given on the command line is ignored and stdin is read instead: nothing is printed "
-        "(and an interactive terminal would wait for input)"
-    ),
-)
 def test_script_passes_an_empty_question_and_gets_the_empty_question_reply():
     run = faqbot("ask", "--json", "", stdin="")
 
@@ -183,13 +175,6 @@ def test_curator_measures_the_dev_set_and_reads_three_metric_rows():
         assert re.search(rf"{percent}\s*$", row), row
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bot/cli.py documents exit code 1 for 'an evaluation below target', but cmd_eval "
-        "always returns EXIT_OK: a set where every answer is wrong (0% top-1) exits 0"
-    ),
-)
 def test_evaluation_below_target_fails_the_command(tmp_path):
     labels = tmp_path / "wrong.tsv"
     labels.write_text(
