@@ -81,7 +81,11 @@ _SECTIONS: dict[str, dict[str, type | tuple[type, ...]]] = {
     "webhook": {"listen": str, "port": int, "url": str, "secret_token": str, "path": str},
     "knowledge": {"path": str, "watch": bool, "watch_interval": (int, float)},
     "storage": {"path": str, "retention_days": int},
-    "matching": {"answer_threshold": (int, float), "suggest_threshold": (int, float)},
+    "matching": {
+        "answer_threshold": (int, float),
+        "suggest_threshold": (int, float),
+        "min_margin": (int, float),
+    },
 }
 
 
@@ -173,9 +177,10 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
         thresholds = Thresholds(
             answer=float(matching.get("answer_threshold", Thresholds.answer)),
             suggest=float(matching.get("suggest_threshold", Thresholds.suggest)),
+            margin=float(matching.get("min_margin", Thresholds.margin)),
         )
     except ValueError as error:
-        raise ConfigError(f"matching.answer_threshold / suggest_threshold: {error}") from None
+        raise ConfigError(f"matching: {error}") from None
 
     return Config(
         telegram=TelegramConfig(token=token, base_url=base_url, admins=tuple(admins), **rates),
