@@ -99,6 +99,10 @@ class Storage:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
             self._salt = self._meta("salt") or self._new_salt()
+            # Take the write lock once: in WAL mode a database that another program
+            # holds locked still reads fine, and would only fail on the first question.
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("COMMIT")
         except sqlite3.DatabaseError as error:
             raise StorageError(_explain(self.path, error)) from None
 

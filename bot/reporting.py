@@ -1,0 +1,300 @@
+"""What the curator should look at next: questions the bot could not answer well.
+
+Two kinds of evidence come from the log: questions the bot did not answer
+with confidence (it offered "did you mean" or fell back), and answers users
+voted down. The same need is typed many ways ("who do i phone", "who do i
+phone about the reprot"), so similar questions are grouped and counted as
+one item; the biggest groups are the most useful to fix first.
+
+Each group is re-ranked by the knowledge base that is live now, since it may
+have changed since the question was asked. When users picked an entry from
+the "did you mean" buttons, that choice says more than any score, so it
+becomes the suggested entry.
+
+`/review` (Telegram) and `faqbot report` (command line) both read this.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz, process
+
+from bot.config import Config
+from bot.storage import DAY, LoggedQuestion, Storage, StorageError
+from knowledge.answer import Answer, Kind
+from knowledge.check import check_file
+from knowledge.editing import yaml_quoted
+from knowledge.engine import Engine
+
+__all__ = ["ReviewItem", "print_report", "review_items"]
+
+# Two questions at least this similar (rapidfuzz token_set_ratio) are one need.
+GROUP_SIMILARITY = 85.0
+# `faqbot report` shows more than a /review session walks through.
+REPORT_LIMIT = 200
+# Longer questions are cut in the table (the CSV has them whole).
+TABLE_QUESTION_WIDTH = 60
+# Kinds of logged question with nothing for a curator to fix.
+_NOT_QUESTIONS = frozenset({str(Kind.GREETING), str(Kind.EMPTY)})
+_CHOICES_BATCH = 500
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """One group of similar questions that the knowledge base does not serve well."""
+
+    text: str  # the group's most asked wording, normalised as logged
+    language: str
+    count: int
+    reason: str  # "unanswered" | "down-voted" | "unanswered, chosen: <entry>"
+    closest_id: str | None
+    score: float
+    chosen_id: str | None
+    question_ids: tuple[int, ...]
+
+
+@dataclass
+class _Group:
+    """Questions gathered under one representative wording, while grouping."""
+
+    text: str
+    language: str
+    down_voted: bool
+    ids: list[int] = field(default_factory=list)
+    latest: float = 0.0
+
+
+def review_items(
+    storage: Storage, engine: Engine, since: float, limit: int = 20
+) -> list[ReviewItem]:
+    """Unanswered and down-voted questions since `since`, grouped, biggest group first."""
+    reviewed = storage.reviewed()
+    down_voted = _unique(storage.down_voted_questions(since))
+    down_ids = {question.id for question in down_voted}
+    unanswered = [
+        question
+        for question in storage.questions_since(since)
+        if question.entry_id is None
+        and question.kind not in _NOT_QUESTIONS
+        and question.id not in down_ids
+    ]
+    candidates = [
+        (question, question.id in down_ids)
+        for question in (*unanswered, *down_voted)
+        if question.normalised and question.normalised not in reviewed
+    ]
+    groups = sorted(_group(candidates), key=lambda group: (-len(group.ids), -group.latest))
+    groups = groups[:limit]
+    ids = [i for group in groups for i in group.ids]
+    choices: dict[int, str] = {}
+    for start in range(0, len(ids), _CHOICES_BATCH):  # SQLite caps the ? marks per query
+        choices.update(storage.choices_for(ids[start : start + _CHOICES_BATCH]))
+    return [_item(group, engine, choices) for group in groups]
+
+
+def _unique(questions: list[LoggedQuestion]) -> list[LoggedQuestion]:
+    """A question voted down twice is still one question."""
+    return list({question.id: question for question in questions}.values())
+
+
+def _group(candidates: list[tuple[LoggedQuestion, bool]]) -> list[_Group]:
+    """Greedy grouping: each wording joins the first similar group, or starts one.
+
+    Identical wordings are counted first and the most frequent ones seed the
+    groups, so a group is named after the way most people asked. Languages
+    stay apart (the suggestion goes into one language's list), and so do
+    down-voted answers, which need a different fix than unanswered questions.
+    """
+    wordings: dict[tuple[str, bool, str], list[LoggedQuestion]] = defaultdict(list)
+    for question, down in candidates:
+        wordings[(question.language, down, question.normalised)].append(question)
+    ordered = sorted(
+        wordings.items(),
+        key=lambda pair: (-len(pair[1]), -max(q.at for q in pair[1]), pair[0][2]),
+    )
+    groups: dict[tuple[str, bool], list[_Group]] = defaultdict(list)
+    for (language, down, text), questions in ordered:
+        existing = groups[(language, down)]
+        match = process.extractOne(
+            text,
+            [group.text for group in existing],
+            scorer=fuzz.token_set_ratio,
+            score_cutoff=GROUP_SIMILARITY,
+        )
+        if match is None:
+            group = _Group(text, language, down)
+            existing.append(group)
+        else:
+            group = existing[match[2]]
+        group.ids.extend(question.id for question in questions)
+        group.latest = max(group.latest, *(question.at for question in questions))
+    return [group for per_key in groups.values() for group in per_key]
+
+
+def _item(group: _Group, engine: Engine, choices: dict[int, str]) -> ReviewItem:
+    """Re-rank a group with the live knowledge base; users' choices override the score."""
+    answer = engine.ask(group.text)
+    closest_id, score = _closest(answer)
+    chosen = Counter(choices[i] for i in group.ids if i in choices)
+    chosen_id = None
+    if chosen:
+        # most_common breaks ties by first seen; sorting first makes that the smallest id.
+        chosen_id = Counter(dict(sorted(chosen.items()))).most_common(1)[0][0]
+        if chosen_id != closest_id:
+            closest_id, score = chosen_id, _score_of(answer, chosen_id)
+    if group.down_voted:
+        reason = "down-voted"
+    elif chosen_id is not None:
+        reason = f"unanswered, chosen: {chosen_id}"
+    else:
+        reason = "unanswered"
+    return ReviewItem(
+        text=group.text,
+        language=group.language,
+        count=len(group.ids),
+        reason=reason,
+        closest_id=closest_id,
+        score=round(score, 1),
+        chosen_id=chosen_id,
+        question_ids=tuple(sorted(group.ids)),
+    )
+
+
+def _closest(answer: Answer) -> tuple[str | None, float]:
+    """The entry the engine answers with, or its best suggestion; None when it falls back."""
+    if answer.kind is Kind.ANSWER and answer.entry_id is not None:
+        return answer.entry_id, answer.score
+    if answer.suggestions:
+        return answer.suggestions[0].entry_id, answer.suggestions[0].score
+    return None, answer.score
+
+
+def _score_of(answer: Answer, entry_id: str) -> float:
+    """The live score of one entry for the question, 0 when the engine does not offer it."""
+    if answer.entry_id == entry_id:
+        return answer.score
+    for suggestion in answer.suggestions:
+        if suggestion.entry_id == entry_id:
+            return suggestion.score
+    return 0.0
+
+
+# faqbot report ------------------------------------------------------------
+
+
+def print_report(config: Config, since_days: int, output: str, suggest: bool) -> int:
+    """`faqbot report`: the review items as a table or CSV, optionally as YAML to paste."""
+    if since_days < 1:
+        print("faqbot: --since must be at least 1 day", file=sys.stderr)
+        return 2
+    path = config.storage.path
+    if not path.exists():
+        # Opening would create an empty database: almost always a wrong path.
+        print(
+            f"faqbot: {path}: no database there (check [storage] path in the config)",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        storage = Storage(path, config.storage.retention_days)
+    except StorageError as error:
+        print(f"faqbot: {error}", file=sys.stderr)
+        return 2
+    try:
+        engine = _load_engine(config)
+        if engine is None:
+            return 2
+        items = review_items(storage, engine, time.time() - since_days * DAY, REPORT_LIMIT)
+    finally:
+        storage.close()
+    if not items:
+        print(f"No unanswered or down-voted questions in the last {since_days} days.")
+        return 0
+    if output == "csv":
+        _print_csv(items)
+    else:
+        _print_table(items)
+    if suggest:
+        print()
+        _print_suggestions(items)
+    return 0
+
+
+def _load_engine(config: Config) -> Engine | None:
+    """The engine as `faqbot ask` builds it; None (problems on stderr) if the file does not load."""
+    result = check_file(config.knowledge.path)
+    if result.loaded is None:
+        print("faqbot: the knowledge base does not load:", file=sys.stderr)
+        for problem in result.problems:
+            print(problem, file=sys.stderr)
+        return None
+    for problem in result.problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    return Engine(result.loaded, config.matching)
+
+
+def _print_table(items: list[ReviewItem]) -> None:
+    header = ("count", "reason", "question", "closest entry", "score")
+    rows = [
+        (
+            str(item.count),
+            item.reason,
+            _shorten(item.text, TABLE_QUESTION_WIDTH),
+            item.closest_id or "-",
+            f"{item.score:.0f}",
+        )
+        for item in items
+    ]
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
+    right = {0, 4}  # numbers line up on the right
+    for row in (header, *rows):
+        cells = [
+            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
+            for i, cell in enumerate(row)
+        ]
+        print("  ".join(cells).rstrip())
+
+
+def _shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _print_csv(items: list[ReviewItem]) -> None:
+    writer = csv.writer(sys.stdout)
+    writer.writerow(("count", "reason", "language", "question", "closest_id", "score", "chosen_id"))
+    for item in items:
+        writer.writerow(
+            (
+                item.count,
+                item.reason,
+                item.language,
+                item.text,
+                item.closest_id or "",
+                f"{item.score:.1f}",
+                item.chosen_id or "",
+            )
+        )
+
+
+def _print_suggestions(items: list[ReviewItem]) -> None:
+    """YAML list items to paste under each entry's questions, grouped per entry and language.
+
+    A down-voted answer's closest entry is the one that answered wrongly, so
+    it is only a target when users chose it; otherwise the curator decides.
+    """
+    targets: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for item in items:
+        target = item.chosen_id or (None if item.reason == "down-voted" else item.closest_id)
+        targets[(target or "?", item.language)].append(item.text)
+    for (entry_id, language), texts in sorted(
+        targets.items(), key=lambda pair: (pair[0][0] == "?", pair[0])
+    ):
+        note = "" if entry_id != "?" else "  no clear entry: choose one"
+        print(f"# entry: {entry_id}  (questions.{language}){note}")
+        for text in texts:
+            print(f"    - {yaml_quoted(text)}")

@@ -1,0 +1,214 @@
+"""The bot's memory: created on start, kept across restarts, private, pruned, and
+clear about a database it cannot use."""
+
+from __future__ import annotations
+
+import sqlite3
+import struct
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from bot.storage import _MIGRATIONS, DAY, SCHEMA_VERSION, Storage, StorageError
+
+USER_ID = 918273645
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "state" / "faqbot.sqlite3"
+
+
+@pytest.fixture
+def storage(db_path: Path) -> Iterator[Storage]:
+    store = Storage(db_path)
+    yield store
+    store.close()
+
+
+def _user_version(path: Path) -> int:
+    with sqlite3.connect(path) as db:
+        return db.execute("PRAGMA user_version").fetchone()[0]
+
+
+def _tables(path: Path) -> set[str]:
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    return {name for (name,) in rows}
+
+
+def test_first_start_creates_the_database_and_its_folder(db_path: Path) -> None:
+    Storage(db_path).close()
+
+    assert db_path.is_file()
+    assert _user_version(db_path) == SCHEMA_VERSION
+    assert {"meta", "questions", "feedback", "preferences", "choices", "reviewed"} <= _tables(
+        db_path
+    )
+
+
+def test_database_of_an_older_version_is_migrated_and_keeps_its_rows(db_path: Path) -> None:
+    db_path.parent.mkdir(parents=True)
+    with sqlite3.connect(db_path) as db:
+        db.executescript(_MIGRATIONS[1])
+        db.execute(
+            "INSERT INTO questions (at, user_hash, language, normalised, kind, entry_id, "
+            "closest_id, score) VALUES (?, 'x', 'en', 'who is the contact', 'answer', "
+            "'contact', NULL, 90)",
+            (time.time(),),
+        )
+        db.execute("PRAGMA user_version = 1")
+    db.close()
+
+    storage = Storage(db_path)
+    try:
+        [old] = storage.questions_since(0)
+        assert old.normalised == "who is the contact"
+        storage.log_choice(old.id, "contact")  # the table version 2 added
+        assert storage.choices_for([old.id]) == {old.id: "contact"}
+    finally:
+        storage.close()
+    assert _user_version(db_path) == SCHEMA_VERSION
+
+
+def test_database_from_a_newer_faqbot_is_refused(db_path: Path) -> None:
+    db_path.parent.mkdir(parents=True)
+    with sqlite3.connect(db_path) as db:
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    db.close()
+
+    with pytest.raises(StorageError, match="newer faqbot"):
+        Storage(db_path)
+
+
+def test_questions_feedback_and_choices_survive_a_restart(db_path: Path) -> None:
+    before = Storage(db_path)
+    question_id = before.log_question(
+        USER_ID, "¿Quién es el CONTACTO?", "es", "did_you_mean", None, "contact", 55.0
+    )
+    before.log_feedback(USER_ID, "contact", -1, question_id)
+    before.log_choice(question_id, "contact")
+    before.close()
+
+    after = Storage(db_path)
+    try:
+        logged = after.question(question_id)
+        assert logged is not None
+        assert logged.normalised == "quien es el contacto"  # folded, punctuation gone
+        assert (logged.kind, logged.closest_id, logged.score) == ("did_you_mean", "contact", 55.0)
+        assert after.feedback_since(0) == {"contact": (0, 1)}
+        assert after.choices_for([question_id]) == {question_id: "contact"}
+        assert [q.id for q in after.down_voted_questions(0)] == [question_id]
+    finally:
+        after.close()
+
+
+def test_spanish_speaker_keeps_their_language_after_a_restart(db_path: Path) -> None:
+    before = Storage(db_path)
+    before.set_language(USER_ID, "en")
+    before.set_language(USER_ID, "es")  # changed their mind
+    before.close()
+
+    after = Storage(db_path)
+    try:
+        assert after.language(USER_ID) == "es"
+        assert after.language(USER_ID + 1) is None
+    finally:
+        after.close()
+
+
+def test_user_ids_are_stored_only_as_salted_hashes(db_path: Path) -> None:
+    storage = Storage(db_path)
+    storage.log_question(USER_ID, "who is the contact", "en", "answer", "contact", None, 90.0)
+    storage.log_feedback(USER_ID, "contact", 1)
+    storage.set_language(USER_ID, "es")
+    hashed = storage.user_hash(USER_ID)
+    storage.close()
+
+    stored = b"".join(path.read_bytes() for path in db_path.parent.iterdir())
+    assert str(USER_ID).encode() not in stored
+    assert struct.pack(">q", USER_ID) not in stored  # nor as an SQLite integer
+    assert hashed.encode() in stored
+    other = Storage(db_path.with_name("other.sqlite3"))
+    try:
+        assert other.user_hash(USER_ID) != hashed  # each install has its own salt
+    finally:
+        other.close()
+
+
+def test_prune_removes_only_rows_older_than_the_retention(tmp_path: Path) -> None:
+    storage = Storage(tmp_path / "faqbot.sqlite3", retention_days=30)
+    now = time.time()
+    try:
+        old = storage.log_question(
+            1, "old question", "en", "fallback", None, None, 0.0, now - 31 * DAY
+        )
+        recent = storage.log_question(
+            1, "recent question", "en", "fallback", None, None, 0.0, now - 29 * DAY
+        )
+        storage.set_language(1, "es")
+        storage.mark_reviewed("old question", "ignore")
+
+        assert storage.prune(now) == 1
+
+        assert storage.question(old) is None
+        assert storage.question(recent) is not None
+        assert storage.language(1) == "es"  # preferences are not history
+        assert storage.reviewed() == {"old question"}
+    finally:
+        storage.close()
+
+
+def test_corrupted_database_file_names_the_file_and_what_to_do(db_path: Path) -> None:
+    db_path.parent.mkdir(parents=True)
+    db_path.write_bytes(b"\x00\xffthis is not a database\n" * 200)
+
+    with pytest.raises(StorageError) as raised:
+        Storage(db_path)
+
+    message = str(raised.value)
+    assert str(db_path) in message
+    assert "not a usable SQLite database" in message
+    assert "move it aside" in message
+
+
+def _hold_exclusive_lock(path: Path) -> sqlite3.Connection:
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    return holder
+
+
+def _open_in_a_thread(path: Path) -> None:
+    """Storage(path) in a worker, so a hang would fail the test instead of freezing it."""
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        pool.submit(lambda: Storage(path).close()).result(timeout=60)
+    finally:
+        pool.shutdown(wait=False)
+
+
+def test_database_locked_by_another_program_fails_at_start(tmp_path: Path) -> None:
+    path = tmp_path / "faqbot.sqlite3"
+    holder = _hold_exclusive_lock(path)  # another program created it and holds it
+    try:
+        with pytest.raises(StorageError, match="locked by another program"):
+            _open_in_a_thread(path)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+def test_locked_faqbot_database_fails_at_start_not_on_the_first_question(db_path: Path) -> None:
+    Storage(db_path).close()  # the bot's own database, in WAL mode
+    holder = _hold_exclusive_lock(db_path)
+    try:
+        with pytest.raises(StorageError, match="locked by another program") as raised:
+            _open_in_a_thread(db_path)
+        assert str(db_path) in str(raised.value)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    _open_in_a_thread(db_path)  # usable again once the other program lets go
