@@ -167,6 +167,17 @@ def _review_message(
     return "\n".join(lines), InlineKeyboardMarkup(rows)
 
 
+def _mark_group_reviewed(svc: Services, item: ReviewItem, action: str) -> None:
+    """Every wording in the group is settled, not only the one shown."""
+    texts = {item.text}
+    for question_id in item.question_ids:
+        logged = svc.storage.question(question_id)
+        if logged is not None:
+            texts.add(logged.normalised)
+    for text in texts:
+        svc.storage.mark_reviewed(text, action)
+
+
 async def on_review(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/review: walk the top unanswered and down-voted questions, one by one."""
     if await _refuse_unless_admin(update, context) or update.effective_message is None:
@@ -228,11 +239,11 @@ async def on_review_button(
             )
             return
         outcome = await reload_now(svc)
-        svc.storage.mark_reviewed(item.text, f"add:{payload.entry_id}")
+        _mark_group_reviewed(svc, item, f"add:{payload.entry_id}")
         await query.answer(text("review_added", language))
         await query.message.reply_text(describe_reload(outcome, svc, language))
     elif payload.action == "ignore":
-        svc.storage.mark_reviewed(item.text, "ignore")
+        _mark_group_reviewed(svc, item, "ignore")
         await query.answer(text("review_ignored", language))
     else:
         await query.answer()
