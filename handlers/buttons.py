@@ -31,16 +31,16 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         # Forged, stale, or from a message Telegram no longer gives us.
         await query.answer(svc.engine.text("button_expired", language))
         return
+    opened = svc.engine.open(payload.entry_id, payload.language)
+    if opened is None:  # forged, or the entry went away in a reload: no vote either
+        await query.answer(svc.engine.text("button_expired", language))
+        return
     if isinstance(payload, callback_data.Vote):
         user_id = update.effective_user.id if update.effective_user else 0
         svc.storage.log_feedback(
             user_id, payload.entry_id, 1 if payload.up else -1, payload.question_id or None
         )
         await query.answer(svc.engine.text("feedback_thanks", payload.language))
-        return
-    opened = svc.engine.open(payload.entry_id, payload.language)
-    if opened is None:  # the entry went away in a reload
-        await query.answer(svc.engine.text("button_expired", language))
         return
     await query.answer()
     if isinstance(payload, callback_data.Choose) and payload.question_id:
