@@ -12,12 +12,13 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+import httpx
 from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.constants import ParseMode
-from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError, TimedOut
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -55,6 +56,8 @@ PUBLIC_COMMANDS = (
 ADMIN_COMMANDS = ("reload", "stats", "review")
 # How many updates are processed at once. Updates of one chat still run in order.
 CONCURRENT_UPDATES = 64
+# Pauses before sending a request again after a failure Telegram did not act on.
+RETRY_PAUSES = (0.5, 1.0, 2.0)
 PRUNE_EVERY = 6 * 3600.0
 
 
@@ -97,6 +100,15 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         """Nothing to tear down."""
 
 
+def _not_carried_out(error: NetworkError) -> bool:
+    """Whether a failed request certainly (or, for a dropped connection, likely) did nothing."""
+    if isinstance(error, BadRequest):  # a refusal; BadRequest subclasses NetworkError
+        return False
+    if isinstance(error, TimedOut):  # sent unless it timed out connecting or waiting for the pool
+        return isinstance(error.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout)
+    return True
+
+
 class PrivateChatRateLimiter(AIORateLimiter):
     """AIORateLimiter plus Telegram's one-message-per-second rule for private chats.
 
@@ -112,12 +124,47 @@ class PrivateChatRateLimiter(AIORateLimiter):
         self._burst = burst
         self._buckets: dict[int, tuple[float, float]] = {}  # chat -> (tokens, last refill)
 
-    async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):  # type: ignore[no-untyped-def]
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        """Throttle, send, and send again after failures Telegram did not carry out.
+
+        AIORateLimiter already waits out a 429 (RetryAfter). Here a request is
+        also sent again, after a short pause and at most len(RETRY_PAUSES)
+        times, when it failed in a way that means Telegram did not act on it:
+        a 5xx answer (500, 502 from Telegram's front end), a connection refused
+        or dropped without an answer, a connection or pool timeout. Without
+        this a reply hit by a passing 502 is lost for good.
+
+        A read or write timeout is not retried: the request reached Telegram,
+        which may well have carried it out (a slow answer is still a sent
+        message), and sending it again would answer the person twice. A dropped
+        connection is the one ambiguous case retried, since it is mostly a
+        stale keep-alive connection closed before the request was read; the
+        rare drop after Telegram acted costs a duplicate, not a lost answer.
+        Refusals (BadRequest, Forbidden: the user blocked the bot) are final.
+        """
         chat_id = data.get("chat_id")
         with contextlib.suppress(TypeError, ValueError):
             chat_id = int(chat_id)
         if isinstance(chat_id, int) and chat_id > 0:
             await self._take(chat_id)
+        for pause in RETRY_PAUSES:
+            try:
+                return await super().process_request(
+                    callback, args, kwargs, endpoint, data, rate_limit_args
+                )
+            except NetworkError as error:
+                if not _not_carried_out(error):
+                    raise
+                log.warning("%s failed (%s); sending it again in %.1f s", endpoint, error, pause)
+                await asyncio.sleep(pause)
         return await super().process_request(
             callback, args, kwargs, endpoint, data, rate_limit_args
         )

@@ -1,0 +1,308 @@
+"""The bot under Telegram's bad days: every update answered once, nothing lost, no loop.
+
+The real application talks real HTTP to the fake Bot API, which is told to
+fail the way Telegram and the network do: 429 with retry_after, 500 and 502
+(an nginx page, not JSON), an answer slower than the bot's read timeout, a
+connection closed without an answer, the same on getUpdates, and a user who
+blocked the bot. After each fault the bot is still polling, and each update
+that arrived got its reply exactly once: counted per chat, one user per
+update, a question whose answer is one message.
+
+The last tests run `faqbot run` as a process and stop it with SIGTERM while
+updates are in flight: it finishes them, acknowledges them to Telegram, and a
+restart answers none of them again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from telegram.error import Forbidden
+from telegram.ext import Application
+
+from bot.app import PerChatUpdateProcessor
+from bot.config import ENV_TOKEN
+from handlers.render import render
+from knowledge.answer import Kind
+from knowledge.check import check_file
+from knowledge.engine import Engine
+from knowledge.loader import bundled_path
+from tests.auxil.conversation import sends, wait_until
+from tests.auxil.fake_bot_api import Call, FakeBotAPI
+
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:.*retry_after.*:telegram.warnings.PTBDeprecationWarning"
+)
+ROOT = Path(__file__).resolve().parents[1]
+# Answered with exactly one message (no contact card, no split): see test below.
+QUESTION = "Where is the event held?"
+FIRST_USER = 610_000_001
+NGINX_502 = (
+    "<html><head><title>502 Bad Gateway</title></head><body>"
+    "<center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>"
+)
+BLOCKED = "Forbidden: bot was blocked by the user"
+
+
+@pytest.fixture
+def bot(running_bot: tuple[Application, FakeBotAPI]) -> Application:
+    """The bot with Telegram's real flood limits, as it runs in production."""
+    return running_bot[0]
+
+
+def test_the_question_used_here_is_answered_with_one_message() -> None:
+    result = check_file(bundled_path())
+    assert result.loaded is not None
+    engine = Engine(result.loaded)
+    answer = engine.ask(QUESTION)
+    assert answer.kind is Kind.ANSWER and answer.contact is None
+    assert len(render(answer, engine)) == 1
+
+
+def ask_each(fake: FakeBotAPI, count: int, first_user: int = FIRST_USER) -> list[int]:
+    """`count` users each send QUESTION once; returns their chat ids."""
+    return [
+        int(fake.message(QUESTION, user_id=user)["message"]["chat"]["id"])
+        for user in range(first_user, first_user + count)
+    ]
+
+
+async def settled(app: Application, fake: FakeBotAPI, chats: list[int], timeout: float) -> None:
+    """Wait until every chat has a reply and the bot has nothing left in hand.
+
+    Once the update processor tracks no chat, no handler runs and so no
+    retry is pending: any duplicate would have been sent by then.
+    """
+    processor = app.update_processor
+    assert isinstance(processor, PerChatUpdateProcessor)
+
+    def done() -> bool:
+        return (
+            all(sends(fake, chat) for chat in chats)
+            and fake.pending_updates() == 0
+            and app.update_queue.empty()
+            and processor.tracked_chats == 0
+        )
+
+    await wait_until(done, f"replies in {len(chats)} chats", fake, timeout)
+
+
+def assert_answered_once(fake: FakeBotAPI, chats: list[int]) -> None:
+    counts = {chat: len(sends(fake, chat)) for chat in chats}
+    assert counts == dict.fromkeys(chats, 1), "replies per chat (one update each)"
+
+
+async def assert_still_serving(app: Application, fake: FakeBotAPI) -> None:
+    """The bot is polling and answers a newcomer once the fault has passed."""
+    assert app.running and app.updater is not None and app.updater.running
+    [chat] = ask_each(fake, 1, first_user=FIRST_USER + 900)
+    await settled(app, fake, [chat], timeout=10)
+    assert_answered_once(fake, [chat])
+
+
+def failed(fake: FakeBotAPI, method: str) -> list[Call]:
+    return [c for c in fake.calls_to(method) if not c.ok]
+
+
+SEND_FAULTS: dict[str, Callable[[FakeBotAPI], None]] = {
+    "429 retry_after": lambda f: f.fail("sendMessage", 429, retry_after=1),
+    "500": lambda f: f.fail("sendMessage", 500),
+    "502 from nginx": lambda f: f.fail("sendMessage", 502, raw_body=NGINX_502),
+    "500 twice running": lambda f: f.fail("sendMessage", 500, times=2),
+    "connection dropped": lambda f: f.drop("sendMessage"),
+}
+
+
+@pytest.mark.parametrize("inject", SEND_FAULTS.values(), ids=SEND_FAULTS.keys())
+async def test_a_failed_send_is_sent_again_and_answers_each_update_once(
+    bot: Application, fake: FakeBotAPI, inject: Callable[[FakeBotAPI], None]
+) -> None:
+    inject(fake)
+    chats = ask_each(fake, 6)
+    await settled(bot, fake, chats, timeout=15)
+    assert failed(fake, "sendMessage"), "the fault was not hit"
+    assert_answered_once(fake, chats)
+    assert fake.errors() == []
+    await assert_still_serving(bot, fake)
+
+
+async def test_an_answer_slower_than_the_timeout_is_not_sent_twice(
+    bot: Application, fake: FakeBotAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Telegram carries out a request whose client gave up: sending again would duplicate."""
+    read_timeout = bot.bot.request.read_timeout
+    assert read_timeout is not None
+    fake.delay("sendMessage", read_timeout + 1)
+    chats = ask_each(fake, 4)
+    await settled(bot, fake, chats, timeout=read_timeout + 15)
+    assert_answered_once(fake, chats)
+    timed_out = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(timed_out) == 1, "the timed-out update is logged once"
+    await assert_still_serving(bot, fake)
+
+
+async def test_an_answer_lost_on_the_way_back_costs_a_duplicate_not_a_lost_reply(
+    bot: Application, fake: FakeBotAPI
+) -> None:
+    """The documented trade-off: a connection dropped after Telegram sent is sent again."""
+    fake.drop("sendMessage", after_processing=True)
+    chats = ask_each(fake, 3)
+    await settled(bot, fake, chats, timeout=15)
+    counts = sorted(len(sends(fake, chat)) for chat in chats)
+    assert counts == [1, 1, 2]
+    await assert_still_serving(bot, fake)
+
+
+POLL_FAULTS: dict[str, Callable[[FakeBotAPI], None]] = {
+    "500": lambda f: f.fail("getUpdates", 500),
+    "502 from nginx": lambda f: f.fail("getUpdates", 502, raw_body=NGINX_502),
+    "dropped": lambda f: f.drop("getUpdates"),
+    "dropped after the updates were taken": lambda f: f.drop("getUpdates", after_processing=True),
+}
+
+
+def delivered_twice(calls: list[Call]) -> bool:
+    """Whether getUpdates handed out an update again: the first batch was lost in transit."""
+    seen: set[int] = set()
+    for call in calls:
+        for update in call.result or [] if call.ok else []:
+            if update["update_id"] in seen:
+                return True
+            seen.add(update["update_id"])
+    return False
+
+
+@pytest.mark.parametrize("inject", POLL_FAULTS.values(), ids=POLL_FAULTS.keys())
+async def test_polling_survives_a_failed_get_updates_and_loses_no_update(
+    bot: Application, fake: FakeBotAPI, inject: Callable[[FakeBotAPI], None]
+) -> None:
+    before = ask_each(fake, 3)
+    await settled(bot, fake, before, timeout=10)
+    polls = len(fake.calls_to("getUpdates"))
+    inject(fake)
+    # The long poll in flight (1 s) ends; the next one meets the fault, and the
+    # updates arrive while it fails, or while it waits to be dropped with them.
+    await asyncio.sleep(1.5)
+    during = ask_each(fake, 3, first_user=FIRST_USER + 100)
+    await settled(bot, fake, before + during, timeout=15)
+    since = fake.calls_to("getUpdates")[polls:]
+    assert any(c.simulated for c in since) or delivered_twice(since), "the fault was not hit"
+    assert_answered_once(fake, before + during)
+    assert fake.errors() == []
+    await assert_still_serving(bot, fake)
+
+
+async def test_a_user_who_blocked_the_bot_is_given_up_on_and_others_are_answered(
+    bot: Application, fake: FakeBotAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocked = FIRST_USER + 500
+    fake.fail("*", 403, BLOCKED, times=None, chat_id=blocked)
+    [blocked_chat] = ask_each(fake, 1, first_user=blocked)
+    others = ask_each(fake, 5)
+    await settled(bot, fake, others, timeout=10)
+    await wait_until(lambda: failed(fake, "sendMessage"), "the refused send", fake)
+    await wait_until(lambda: bot.update_processor.tracked_chats == 0, "idle", fake)
+    await asyncio.sleep(1.0)  # longer than the first retry pause: a retry would show now
+    attempts = [c for c in fake.calls_to("sendMessage") if str(c.params["chat_id"]) == str(blocked)]
+    assert len(attempts) == 1, "a refusal is final: no retry"
+    assert sends(fake, blocked_chat) == []
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1
+    assert errors[0].exc_info is not None and isinstance(errors[0].exc_info[1], Forbidden)
+    assert_answered_once(fake, others)
+    await assert_still_serving(bot, fake)
+
+
+# SIGTERM with updates in flight ------------------------------------------------
+
+BURST_USERS = 10
+BURST_PER_USER = 2
+
+
+def write_config(tmp_path: Path, fake: FakeBotAPI) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        "[telegram]\n"
+        f'token = "{fake.token}"\n'
+        f'base_url = "{fake.base_url}"\n'
+        "[storage]\n"
+        f'path = "{tmp_path / "faqbot.sqlite3"}"\n',
+        encoding="utf-8",
+    )
+    path.chmod(0o600)
+    return path
+
+
+async def start_bot_process(config: Path) -> asyncio.subprocess.Process:
+    env = {k: v for k, v in os.environ.items() if k not in (ENV_TOKEN, "FAQBOT_CONFIG")}
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "--config",
+        str(config),
+        "run",
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def stop(process: asyncio.subprocess.Process, timeout: float = 30) -> tuple[int, str]:
+    """SIGTERM, then the exit code and everything the process wrote."""
+    if process.returncode is None:
+        process.send_signal(signal.SIGTERM)
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), timeout)
+    except TimeoutError:
+        process.kill()
+        out, err = await process.communicate()
+        pytest.fail(f"faqbot did not stop within {timeout}s after SIGTERM:\n{err.decode()}")
+    assert process.returncode is not None
+    return process.returncode, (out + err).decode("utf-8", "replace")
+
+
+async def test_sigterm_mid_burst_finishes_acknowledges_and_never_answers_again(
+    fake: FakeBotAPI, tmp_path: Path
+) -> None:
+    config = write_config(tmp_path, fake)
+    fake.delay("sendMessage", 0.2, times=None)  # slow sends keep updates in flight
+    process = await start_bot_process(config)
+    try:
+        updates: list[dict[str, Any]] = []
+        for _ in range(BURST_PER_USER):
+            for user in range(FIRST_USER, FIRST_USER + BURST_USERS):
+                updates.append(fake.message(QUESTION, user_id=user))
+        await fake.wait_for("sendMessage", lambda c: c.ok, timeout=30)
+        in_flight = len(updates) - len(fake.calls_to("sendMessage"))
+    finally:
+        code, output = await stop(process)
+    assert in_flight > 0, "SIGTERM came after the burst was done"
+    assert code == 0, output
+    chats = sorted({int(u["message"]["chat"]["id"]) for u in updates})
+    first_run = {chat: len(sends(fake, chat)) for chat in chats}
+    assert first_run == dict.fromkeys(chats, BURST_PER_USER), output
+    last_update_id = max(int(u["update_id"]) for u in updates)
+    assert fake.confirmed_offset > last_update_id, "the updates were acknowledged"
+    assert fake.pending_updates() == 0
+
+    polls = len(fake.calls_to("getUpdates"))
+    process = await start_bot_process(config)
+    try:
+        newcomer = fake.message(QUESTION, user_id=FIRST_USER + 999)
+        chat = int(newcomer["message"]["chat"]["id"])
+        await wait_until(lambda: sends(fake, chat), "the restarted bot's reply", fake, 30)
+        assert len(fake.calls_to("getUpdates")) > polls
+    finally:
+        code, output = await stop(process)
+    assert code == 0, output
+    assert {chat: len(sends(fake, chat)) for chat in chats} == first_run, "answered again"
