@@ -13,8 +13,11 @@ from dataclasses import dataclass
 
 from telegram.constants import InlineKeyboardButtonLimit
 
-_ENTRY = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+_ENTRY = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
+# Only the digits `encode` writes: ASCII, no leading zeros ("²" and "٣" are digits to Python).
+_NUMBER = re.compile(r"0|[1-9][0-9]{0,11}")
 _LANGUAGES = ("en", "es")
+_MAX_BYTES = InlineKeyboardButtonLimit.MAX_CALLBACK_DATA
 
 
 @dataclass(frozen=True)
@@ -67,24 +70,24 @@ def encode(payload: Payload) -> str:
             data = f"v|{language}|{'+' if up else '-'}|{question_id}|{entry_id}"
         case Review(action, item, entry_id):
             data = f"r|{action}|{item}|{entry_id}"
-    if len(data.encode()) > InlineKeyboardButtonLimit.MAX_CALLBACK_DATA:
+    if len(data.encode()) > _MAX_BYTES:
         raise ValueError(f"callback data too long: {data!r}")
     return data
 
 
 def _number(text: str) -> int | None:
-    return int(text) if text.isdigit() and len(text) <= 12 else None
+    return int(text) if _NUMBER.fullmatch(text) else None
 
 
 def decode(data: str | None) -> Payload | None:
     """The payload a button carried, or None when it is not one of ours."""
-    if not data or len(data.encode("utf-8", "replace")) > 64:
+    if not data or len(data.encode("utf-8", "replace")) > _MAX_BYTES:
         return None
     parts = data.split("|")
     kind, rest = parts[0], parts[1:]
-    if kind == "o" and len(rest) == 2 and rest[0] in _LANGUAGES and _ENTRY.match(rest[1]):
+    if kind == "o" and len(rest) == 2 and rest[0] in _LANGUAGES and _ENTRY.fullmatch(rest[1]):
         return Open(rest[1], rest[0])
-    if kind == "c" and len(rest) == 3 and rest[0] in _LANGUAGES and _ENTRY.match(rest[2]):
+    if kind == "c" and len(rest) == 3 and rest[0] in _LANGUAGES and _ENTRY.fullmatch(rest[2]):
         number = _number(rest[1])
         return None if number is None else Choose(rest[2], rest[0], number)
     if (
@@ -92,13 +95,13 @@ def decode(data: str | None) -> Payload | None:
         and len(rest) == 4
         and rest[0] in _LANGUAGES
         and rest[1] in ("+", "-")
-        and _ENTRY.match(rest[3])
+        and _ENTRY.fullmatch(rest[3])
     ):
         number = _number(rest[2])
         return None if number is None else Vote(rest[3], rest[0], rest[1] == "+", number)
     if kind == "r" and len(rest) == 3 and rest[0] in _REVIEW_ACTIONS:
         number = _number(rest[1])
-        if number is None or (rest[2] and not _ENTRY.match(rest[2])):
+        if number is None or (rest[2] and not _ENTRY.fullmatch(rest[2])):
             return None
         return Review(rest[0], number, rest[2])
     return None
