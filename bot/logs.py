@@ -8,6 +8,7 @@ traceback. A filter on every handler replaces it before anything is written.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 
 MASK = "<token>"
@@ -22,14 +23,19 @@ class TokenFilter(logging.Filter):
         if token and ":" in token:
             secrets.append(token.split(":", 1)[1])  # the part after the bot id
         self._secrets = [s for s in secrets if len(s) >= 8]
+        # Case-insensitive: python-telegram-bot capitalises error texts ("Bad Request: x..."
+        # becomes "X...", the rest lower-cased), and a lower-cased token is still the token.
+        self._pattern = (
+            re.compile("|".join(map(re.escape, self._secrets)), re.IGNORECASE)
+            if self._secrets
+            else None
+        )
 
     def mask(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, MASK)
-        return text
+        return self._pattern.sub(MASK, text) if self._pattern else text
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self._secrets:
+        if self._pattern is None:
             return True
         record.msg = self.mask(record.getMessage())
         record.args = None
