@@ -6,9 +6,10 @@ import asyncio
 import logging
 import time
 from collections import Counter
+from collections.abc import Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import InlineKeyboardMarkupLimit
+from telegram.constants import InlineKeyboardMarkupLimit, MessageLimit
 from telegram.ext import ContextTypes
 
 from bot.reporting import ReviewItem, review_items
@@ -39,16 +40,31 @@ async def _refuse_unless_admin(update: Update, context: ContextTypes.DEFAULT_TYP
     return True
 
 
+def problem_lines(problems: Sequence[object], used: int = 0) -> list[str]:
+    """Problems as <code> lines, as many as fit in one message with `used` taken, then "… +N".
+
+    Problem lines quote file paths and questions, so fifteen of them can be
+    longer than Telegram allows one message: it would refuse the whole reply.
+    """
+    budget = MessageLimit.MAX_TEXT_LENGTH - used - len("\n… +99999")
+    lines: list[str] = []
+    for problem in problems[:MAX_ERRORS_SHOWN]:
+        line = f"<code>{escape(str(problem))}</code>"
+        budget -= len(line) + 1
+        if budget < 0:
+            break
+        lines.append(line)
+    if len(problems) > len(lines):
+        lines.append(f"… +{len(problems) - len(lines)}")
+    return lines
+
+
 def describe_reload(outcome: ReloadOutcome, svc: Services, language: Language) -> str:
     """The admin's reply: counts and ids changed, or the errors with file:line:col."""
     engine = svc.engine
     if not outcome.ok:
-        lines = [escape(engine.text("reload_failed", language))]
-        shown = outcome.problems[:MAX_ERRORS_SHOWN]
-        lines += [f"<code>{escape(str(problem))}</code>" for problem in shown]
-        if len(outcome.problems) > len(shown):
-            lines.append(f"… +{len(outcome.problems) - len(shown)}")
-        return "\n".join(lines)
+        heading = escape(engine.text("reload_failed", language))
+        return "\n".join([heading, *problem_lines(outcome.problems, len(heading))])
     text = engine.text("reload_ok", language).format(
         entries=outcome.entries, questions=outcome.questions
     )
@@ -234,9 +250,7 @@ async def on_review_button(
         )
         if problems:
             await query.answer(text("review_not_added", language))
-            await query.message.reply_text(
-                "\n".join(f"<code>{escape(p)}</code>" for p in problems[:MAX_ERRORS_SHOWN])
-            )
+            await query.message.reply_text("\n".join(problem_lines(problems)))
             return
         outcome = await reload_now(svc)
         _mark_group_reviewed(svc, item, f"add:{payload.entry_id}")
