@@ -41,6 +41,11 @@ TYPO_MIN_LENGTH = 4
 # Only this many distinct words of a message are scored: bounds the work of
 # a 4,000-character message without changing the answer to a real question.
 MAX_QUERY_TOKENS = 32
+# At most this many words of one message are searched for as typos; the rest
+# of a long message counts as unknown words, which bounds its cost.
+MAX_TYPO_SEARCHES = 8
+# How many typo corrections a matcher remembers before starting afresh.
+CORRECTIONS_REMEMBERED = 50_000
 # Only the best entries by coverage are compared phrase by phrase.
 CANDIDATES = 8
 # How much a word the knowledge base has never seen weighs, next to its rarest word.
@@ -147,30 +152,47 @@ class Matcher:
         self._choice_weight = [
             sum(self._idf[token] for token in set(choice.tokens)) for choice in self._choices
         ]
-        self._vocabulary_by_length: dict[int, list[str]] = defaultdict(list)
+        # (length, letter) -> known words of that length with that first or second letter.
+        self._neighbours: dict[tuple[int, str], list[str]] = defaultdict(list)
         for token in self._postings:
-            self._vocabulary_by_length[len(token)].append(token)
+            for letter in {token[0], token[1:2] or token[0]}:
+                self._neighbours[(len(token), letter)].append(token)
+        self._corrections: dict[str, tuple[str | None, float]] = {}
         self.language_words = language_words
 
     @property
     def entry_ids(self) -> list[str]:
         return list(self._entry_ids)
 
-    def _correct(self, token: str) -> tuple[str | None, float]:
-        """The known word this token stands for, and how sure we are of it (0..1)."""
+    def _correct(self, token: str, may_search: bool = True) -> tuple[str | None, float]:
+        """The known word this token stands for, and how sure we are of it (0..1).
+
+        Candidates are the known words within two letters of its length that
+        share its first or its second letter: a typo rarely changes both, and
+        this keeps the search to a small slice of a large vocabulary.
+        Corrections are remembered, since chat repeats its unknown words.
+        """
         if token in self._postings:
             return token, 1.0
         if len(token) < TYPO_MIN_LENGTH or token.isdigit():
             return None, 0.0
+        remembered = self._corrections.get(token)
+        if remembered is not None:
+            return remembered
+        if not may_search:
+            return None, 0.0
         nearby = [
             word
             for length in range(len(token) - 2, len(token) + 3)
-            for word in self._vocabulary_by_length.get(length, ())
+            for letter in {token[0], token[1]}
+            for word in self._neighbours.get((length, letter), ())
         ]
         found = process.extractOne(token, nearby, scorer=fuzz.ratio, score_cutoff=TYPO_CUTOFF)
-        if found is None:
-            return None, 0.0
-        return found[0], found[1] / 100.0
+        result = (None, 0.0) if found is None else (found[0], found[1] / 100.0)
+        if len(self._corrections) >= CORRECTIONS_REMEMBERED:
+            self._corrections.clear()
+        self._corrections[token] = result
+        return result
 
     def rank(self, message: str, limit: int = 4) -> Ranking:
         """Score the entries for a message; an empty ranking when nothing is shared."""
@@ -179,8 +201,12 @@ class Matcher:
         unknown: list[str] = []
         weights: list[tuple[str, float, float]] = []  # known token, idf, certainty
         total_weight = 0.0
+        searches = 0
         for raw in raw_tokens:
-            known, certainty = self._correct(raw)
+            may_search = searches < MAX_TYPO_SEARCHES
+            if may_search and raw not in self._postings and raw not in self._corrections:
+                searches += 1
+            known, certainty = self._correct(raw, may_search)
             if known is None:
                 unknown.append(raw)
                 if len(unknown) <= MAX_UNKNOWN_COUNTED:

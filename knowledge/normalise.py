@@ -66,6 +66,8 @@ SPANISH_MARKS = frozenset("¿¡ñÑáéíóúÁÉÍÓÚü")
 
 def fold(text: str) -> str:
     """Lower-case and strip accents, so that "teléfono" and "telefono" agree."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
