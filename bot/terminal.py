@@ -34,9 +34,9 @@ def render_plain(answer: Answer, engine: Engine) -> tuple[str, list[Link]]:
     if answer.title and answer.kind is Kind.ANSWER:
         parts.append(f"== {answer.title} ==")
     parts.append(answer.text)
-    if answer.contact is not None:
-        if answer.kind is Kind.FALLBACK:
-            parts.append(engine.text("contact_intro", lang))
+    if answer.contact is not None and answer.kind is Kind.FALLBACK:
+        # The contact entry's own answer already lists the details.
+        parts.append(engine.text("contact_intro", lang))
         parts.append(contact_lines(answer.contact, lang))
     if answer.suggestions:
         choices = [Link(s.entry_id, s.question) for s in answer.suggestions]
