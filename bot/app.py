@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import httpx
-from telegram import BotCommand, BotCommandScopeChat, Update
+from telegram import Bot, BotCommand, BotCommandScopeChat, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError, TimedOut
 from telegram.ext import (
@@ -353,6 +353,24 @@ class StartError(Exception):
     """The bot cannot start; the message says why in a sentence."""
 
 
+async def _check_token(config: Config) -> None:
+    """One getMe before anything starts, so a bad token is one clear line, not a traceback.
+
+    Inside run_polling, python-telegram-bot logs a rejected token with its
+    traceback before the exception reaches us.
+    """
+    assert config.telegram.token is not None
+    try:
+        async with Bot(config.telegram.token, base_url=config.telegram.base_url) as bot:
+            await bot.get_me()
+    except InvalidToken:
+        raise StartError("Telegram rejected the token (check [telegram] token)") from None
+    except NetworkError as error:
+        raise StartError(
+            f"cannot reach the Bot API at {config.telegram.base_url}: {error}"
+        ) from None
+
+
 def run_bot(config: Config) -> int:
     """`faqbot run`: long polling, or a webhook when `[webhook]` is configured."""
     token = config.telegram.token
@@ -365,9 +383,10 @@ def run_bot(config: Config) -> int:
         )
         return 2
     try:
+        asyncio.run(_check_token(config))
         svc = open_services(config)
     except StartError as error:
-        print(f"faqbot: {error}", file=sys.stderr)
+        print(f"faqbot: {TokenFilter(token).mask(str(error))}", file=sys.stderr)
         return 2
     application = build_application(config, svc)
     try:

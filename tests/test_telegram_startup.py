@@ -13,8 +13,6 @@ import signal
 import sys
 from pathlib import Path
 
-import pytest
-
 from bot.app import ADMIN_COMMANDS, PUBLIC_COMMANDS
 from bot.config import ENV_CONFIG, ENV_TOKEN
 from knowledge.check import check_file
@@ -160,11 +158,6 @@ async def test_run_with_a_wrong_token_fails_clearly_without_showing_it(fake, tmp
     assert {(c.method, c.status) for c in fake.errors()} == {("getMe", 401)}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="python-telegram-bot's bootstrap retry loop logs the InvalidToken with a "
-    "traceback (telegram.ext, ERROR) before run_bot prints its one-line message",
-)
 async def test_run_with_a_wrong_token_prints_no_traceback(fake, tmp_path):
     process = await start_faqbot(write_config(tmp_path, "123:wrong", fake.base_url))
 
