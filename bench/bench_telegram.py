@@ -15,7 +15,7 @@ the fake and the bot each have one. Three bots are measured in turn:
 - echo: the smallest python-telegram-bot bot, an Application with one
   MessageHandler replying a fixed text, PTB's defaults (updates one at a
   time, no rate limiter): the framework's own limit on this machine;
-- echo, concurrent: the same with `concurrent_updates(64)`, as faqbot has,
+- echo, concurrent: the same with faqbot's default `concurrent_updates`,
   to tell the cost of concurrency from the cost of faqbot's own work.
 
 For each: updates per second over a burst (all updates queued at once, from
@@ -65,13 +65,15 @@ ROOT = Path(__file__).resolve().parent.parent
 # Runnable as `python bench/bench_telegram.py` from anywhere in the repository.
 sys.path.insert(0, str(ROOT))
 
-from bot.app import CONCURRENT_UPDATES  # noqa: E402
+from bot.config import TelegramConfig  # noqa: E402
 from handlers.render import render  # noqa: E402
 from knowledge.answer import Kind  # noqa: E402
 from knowledge.check import check_file  # noqa: E402
 from knowledge.engine import Engine  # noqa: E402
 from knowledge.loader import bundled_path  # noqa: E402
 from tests.auxil.fake_bot_api import Call, FakeBotAPI  # noqa: E402
+
+CONCURRENT_UPDATES = TelegramConfig.concurrent_updates
 
 TARGET_RATIO = 0.8
 PACED_RATE = 25.0  # updates per second in the latency run

@@ -54,11 +54,11 @@ PUBLIC_COMMANDS = (
     "language",
 )
 ADMIN_COMMANDS = ("reload", "stats", "review")
-# How many updates are processed at once. Updates of one chat still run in order.
-CONCURRENT_UPDATES = 64
 # Pauses before sending a request again after a failure Telegram did not act on.
 RETRY_PAUSES = (0.5, 1.0, 2.0)
 PRUNE_EVERY = 6 * 3600.0
+# How long a request may wait for a free connection before it counts as failed.
+POOL_TIMEOUT = 10.0
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
@@ -319,7 +319,10 @@ def build_application(config: Config, svc: Services) -> Application:
                 max_retries=3,
             )
         )
-        .concurrent_updates(PerChatUpdateProcessor(CONCURRENT_UPDATES))
+        .concurrent_updates(PerChatUpdateProcessor(config.telegram.concurrent_updates))
+        # One connection per update in flight, and a couple for replies to buttons.
+        .connection_pool_size(config.telegram.concurrent_updates + 2)
+        .pool_timeout(POOL_TIMEOUT)
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )
