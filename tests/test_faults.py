@@ -17,9 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import signal
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,21 +26,18 @@ from telegram.error import Forbidden
 from telegram.ext import Application
 
 from bot.app import PerChatUpdateProcessor
-from bot.config import ENV_TOKEN
 from handlers.render import render
 from knowledge.answer import Kind
 from knowledge.check import check_file
 from knowledge.engine import Engine
 from knowledge.loader import bundled_path
+from tests.auxil.bot_process import QUESTION, spawn_faqbot, stop, write_config
 from tests.auxil.conversation import sends, wait_until
 from tests.auxil.fake_bot_api import Call, FakeBotAPI
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:.*retry_after.*:telegram.warnings.PTBDeprecationWarning"
 )
-ROOT = Path(__file__).resolve().parents[1]
-# Answered with exactly one message (no contact card, no split): see test below.
-QUESTION = "Where is the event held?"
 FIRST_USER = 610_000_001
 NGINX_502 = (
     "<html><head><title>502 Bad Gateway</title></head><body>"
@@ -227,56 +221,12 @@ BURST_USERS = 10
 BURST_PER_USER = 2
 
 
-def write_config(tmp_path: Path, fake: FakeBotAPI) -> Path:
-    path = tmp_path / "config.toml"
-    path.write_text(
-        "[telegram]\n"
-        f'token = "{fake.token}"\n'
-        f'base_url = "{fake.base_url}"\n'
-        "[storage]\n"
-        f'path = "{tmp_path / "faqbot.sqlite3"}"\n',
-        encoding="utf-8",
-    )
-    path.chmod(0o600)
-    return path
-
-
-async def start_bot_process(config: Path) -> asyncio.subprocess.Process:
-    env = {k: v for k, v in os.environ.items() if k not in (ENV_TOKEN, "FAQBOT_CONFIG")}
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "--config",
-        str(config),
-        "run",
-        cwd=ROOT,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-
-
-async def stop(process: asyncio.subprocess.Process, timeout: float = 30) -> tuple[int, str]:
-    """SIGTERM, then the exit code and everything the process wrote."""
-    if process.returncode is None:
-        process.send_signal(signal.SIGTERM)
-    try:
-        out, err = await asyncio.wait_for(process.communicate(), timeout)
-    except TimeoutError:
-        process.kill()
-        out, err = await process.communicate()
-        pytest.fail(f"faqbot did not stop within {timeout}s after SIGTERM:\n{err.decode()}")
-    assert process.returncode is not None
-    return process.returncode, (out + err).decode("utf-8", "replace")
-
-
 async def test_sigterm_mid_burst_finishes_acknowledges_and_never_answers_again(
     fake: FakeBotAPI, tmp_path: Path
 ) -> None:
     config = write_config(tmp_path, fake)
     fake.delay("sendMessage", 0.2, times=None)  # slow sends keep updates in flight
-    process = await start_bot_process(config)
+    process = await spawn_faqbot(config)
     try:
         updates: list[dict[str, Any]] = []
         for _ in range(BURST_PER_USER):
@@ -296,7 +246,7 @@ async def test_sigterm_mid_burst_finishes_acknowledges_and_never_answers_again(
     assert fake.pending_updates() == 0
 
     polls = len(fake.calls_to("getUpdates"))
-    process = await start_bot_process(config)
+    process = await spawn_faqbot(config)
     try:
         newcomer = fake.message(QUESTION, user_id=FIRST_USER + 999)
         chat = int(newcomer["message"]["chat"]["id"])

@@ -21,9 +21,9 @@ from telegram.ext import Application
 
 from bot.config import Config, load_config
 from knowledge.loader import bundled_path
+from tests.auxil.bot_process import QUESTION, spawn_faqbot, stop, write_config
 from tests.auxil.conversation import ADMIN_ID, ask, engine_of, press, running, sends, wait_until
 from tests.auxil.fake_bot_api import FakeBotAPI
-from tests.test_faults import QUESTION, start_bot_process, stop, write_config
 
 STRANGER = 777_000_123
 
@@ -114,7 +114,7 @@ async def test_the_token_is_in_no_line_the_running_bot_writes(
     # Telegram's error text is not ours to trust: make it carry the token, whole and half.
     fake.fail("sendMessage", 400, f"Bad Request: chat not found for bot{token}")
     fake.fail("sendMessage", 400, f"Bad Request: wrong secret {secret}")
-    process = await start_bot_process(write_config(tmp_path, fake))
+    process = await spawn_faqbot(write_config(tmp_path, fake))
     try:
         chats = [int(fake.message(QUESTION, user_id=u)["message"]["chat"]["id"]) for u in (1, 2, 3)]
         refused = await fake.wait_for("sendMessage", lambda c: not c.ok, count=2, timeout=30)

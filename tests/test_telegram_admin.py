@@ -38,7 +38,6 @@ from tests.auxil.admin_scenarios import (
     NEW_ENTRY,
     NEW_ENTRY_ID,
     NEW_ENTRY_QUESTIONS,
-    ROOT,
     comment_lines,
     copy_knowledge,
     entry_block,
@@ -47,9 +46,8 @@ from tests.auxil.admin_scenarios import (
     replace_once,
     reported_problems,
     revise_answer,
-    start_faqbot,
-    write_config,
 )
+from tests.auxil.bot_process import ROOT, start_faqbot, write_config
 from tests.auxil.conversation import (
     ADMIN_ID,
     SEND_METHODS,

@@ -8,20 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
-import sys
-from pathlib import Path
 
 from bot.app import ADMIN_COMMANDS, PUBLIC_COMMANDS
-from bot.config import ENV_CONFIG, ENV_TOKEN
 from knowledge.check import check_file
 from knowledge.loader import bundled_path
+from tests.auxil.bot_process import PROCESS_TIMEOUT, finished, spawn_faqbot, write_config
 from tests.auxil.conversation import ADMIN_ID, ask, engine_of, reply_to, running, visible
 from tests.auxil.fake_bot_api import BOT_USERNAME, FakeBotAPI
-
-ROOT = Path(__file__).resolve().parents[1]
-PROCESS_TIMEOUT = 15.0
 
 
 def language_of(params: dict) -> str:
@@ -94,47 +88,8 @@ async def test_admin_who_never_wrote_to_the_bot_costs_only_a_warning(
 # ---------------------------------------------------------------- `faqbot run` process
 
 
-def write_config(tmp_path: Path, token: str | None, base_url: str) -> Path:
-    lines = ["[telegram]", f'base_url = "{base_url}"']
-    if token is not None:
-        lines.append(f'token = "{token}"')
-    lines += ["[storage]", f'path = "{tmp_path / "faqbot.sqlite3"}"']
-    path = tmp_path / "faqbot.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    path.chmod(0o600)  # a token in a file others can read earns a warning
-    return path
-
-
-async def start_faqbot(config: Path) -> asyncio.subprocess.Process:
-    env = {k: v for k, v in os.environ.items() if k not in (ENV_TOKEN, ENV_CONFIG)}
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "--config",
-        str(config),
-        "run",
-        cwd=ROOT,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-
-
-async def finished(process: asyncio.subprocess.Process) -> tuple[int, str, str]:
-    try:
-        out, err = await asyncio.wait_for(process.communicate(), PROCESS_TIMEOUT)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        raise
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
-
-
 async def test_run_without_a_token_says_so_in_one_line(fake, tmp_path):
-    process = await start_faqbot(write_config(tmp_path, None, fake.base_url))
+    process = await spawn_faqbot(write_config(tmp_path, None, telegram={"base_url": fake.base_url}))
 
     code, out, err = await finished(process)
 
@@ -147,7 +102,8 @@ async def test_run_without_a_token_says_so_in_one_line(fake, tmp_path):
 
 async def test_run_with_a_wrong_token_fails_clearly_without_showing_it(fake, tmp_path):
     token = "123:wrong"
-    process = await start_faqbot(write_config(tmp_path, token, fake.base_url))
+    config = write_config(tmp_path, None, telegram={"base_url": fake.base_url, "token": token})
+    process = await spawn_faqbot(config)
 
     code, out, err = await finished(process)
 
@@ -159,7 +115,10 @@ async def test_run_with_a_wrong_token_fails_clearly_without_showing_it(fake, tmp
 
 
 async def test_run_with_a_wrong_token_prints_no_traceback(fake, tmp_path):
-    process = await start_faqbot(write_config(tmp_path, "123:wrong", fake.base_url))
+    config = write_config(
+        tmp_path, None, telegram={"base_url": fake.base_url, "token": "123:wrong"}
+    )
+    process = await spawn_faqbot(config)
 
     code, out, err = await finished(process)
 
@@ -169,7 +128,7 @@ async def test_run_with_a_wrong_token_prints_no_traceback(fake, tmp_path):
 
 async def test_run_starts_answers_and_stops_on_sigterm(fake: FakeBotAPI, tmp_path):
     entries = len(check_file(bundled_path()).loaded.knowledge.entries)
-    process = await start_faqbot(write_config(tmp_path, fake.token, fake.base_url))
+    process = await spawn_faqbot(write_config(tmp_path, fake))
     assert process.stderr is not None
     log: list[str] = []
     try:

@@ -1,4 +1,4 @@
-"""Helpers for the admin's scenarios: an editable knowledge base, its edits, `faqbot run`.
+"""Helpers for the admin's scenarios: an editable knowledge base and its edits.
 
 The admin works on a copy of the bundled knowledge base (`[knowledge] path`),
 edits it as a text file, as a curator does, and reloads it. The edits here
@@ -8,22 +8,12 @@ a test can say on which line a problem must be reported.
 
 from __future__ import annotations
 
-import asyncio
-import os
 import re
 import shutil
-import sys
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from bot.config import ENV_CONFIG, ENV_TOKEN
 from knowledge.loader import bundled_path
-from tests.auxil.fake_bot_api import FakeBotAPI
-
-ROOT = Path(__file__).resolve().parents[2]
-PROCESS_TIMEOUT = 20.0
 
 # An entry the bundled knowledge base does not have, with words no other entry uses.
 NEW_ENTRY_ID = "glossary"
@@ -125,99 +115,3 @@ def reported_problems(text: str) -> list[ReportedProblem]:
                 )
             )
     return found
-
-
-# ------------------------------------------------------------------ `faqbot run`
-
-
-def write_config(tmp_path: Path, fake: FakeBotAPI | None, **sections: dict[str, Any]) -> Path:
-    """A TOML config file: the fake's token and address (if given) plus `sections`."""
-    data: dict[str, dict[str, Any]] = {"storage": {"path": str(tmp_path / "faqbot.sqlite3")}}
-    if fake is not None:
-        data["telegram"] = {"token": fake.token, "base_url": fake.base_url}
-    for name, values in sections.items():
-        data.setdefault(name, {}).update(values)
-    lines = []
-    for name, values in data.items():
-        lines.append(f"[{name}]")
-        lines += [f"{key} = {_toml(value)}" for key, value in values.items()]
-    path = tmp_path / "faqbot.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    path.chmod(0o600)  # a token in a file others can read earns a warning
-    return path
-
-
-def _toml(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml(item) for item in value) + "]"
-    escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"'
-
-
-@dataclass
-class BotProcess:
-    """`faqbot run` in a subprocess; its stderr is read line by line as it comes."""
-
-    process: asyncio.subprocess.Process
-    log: list[str] = field(default_factory=list)
-
-    async def wait_for_line(
-        self, found: Callable[[str], bool], timeout: float = PROCESS_TIMEOUT
-    ) -> str:
-        """The first stderr line (from now on) for which `found` is true."""
-        assert self.process.stderr is not None
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                raise TimeoutError(f"no such line from faqbot; it said: {''.join(self.log)}")
-            try:
-                raw = await asyncio.wait_for(self.process.stderr.readline(), remaining)
-            except TimeoutError:
-                continue
-            if not raw:
-                raise AssertionError(f"faqbot exited; it said: {''.join(self.log)}")
-            line = raw.decode()
-            self.log.append(line)
-            if found(line):
-                return line
-
-    async def finished(self, timeout: float = PROCESS_TIMEOUT) -> tuple[int, str]:
-        """Exit code and everything it wrote (stdout and stderr, stderr first)."""
-        try:
-            out, err = await asyncio.wait_for(self.process.communicate(), timeout)
-        except TimeoutError:
-            self.kill()
-            await self.process.wait()
-            raise
-        assert self.process.returncode is not None
-        self.log.append(err.decode())
-        return self.process.returncode, "".join(self.log) + out.decode()
-
-    def kill(self) -> None:
-        if self.process.returncode is None:
-            self.process.kill()
-
-
-async def start_faqbot(config: Path) -> BotProcess:
-    """`python -m bot --config CONFIG run`, without the token or config from the environment."""
-    env = {k: v for k, v in os.environ.items() if k not in (ENV_TOKEN, ENV_CONFIG)}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "--config",
-        str(config),
-        "run",
-        cwd=ROOT,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    return BotProcess(process)
