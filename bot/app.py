@@ -386,9 +386,15 @@ def run_bot(config: Config) -> int:
         )
         return 2
     try:
-        asyncio.run(_check_token(config))
+        # Local problems first: a broken knowledge base or database needs no Telegram.
         svc = open_services(config)
     except StartError as error:
+        print(f"faqbot: {error}", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(_check_token(config))
+    except StartError as error:
+        svc.storage.close()
         print(f"faqbot: {TokenFilter(token).mask(str(error))}", file=sys.stderr)
         return 2
     application = build_application(config, svc)
