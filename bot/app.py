@@ -66,21 +66,32 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 
     A slow reply to one person (held back by the per-chat rate limit) must not
     hold up everyone else, yet one person's messages must be answered in the
-    order they were sent. A lock per chat does both; locks nobody waits for
-    are dropped, so memory does not grow with the number of users.
+    order they were sent. An update first waits for its chat's turn, and only
+    then for one of the `concurrent_updates` working slots, so a burst from one
+    chat queues behind its own lock instead of filling every slot.
+    (python-telegram-bot's own semaphore is taken before `do_process_update`,
+    so it is given a generous bound on waiting updates; the real limit on work
+    in progress is ours.) Locks nobody waits for are dropped, so memory does
+    not grow with the number of users. Updates without a chat (inline
+    queries) need no order and take a slot directly.
     """
 
-    def __init__(self, max_concurrent_updates: int) -> None:
-        super().__init__(max_concurrent_updates)
+    def __init__(self, concurrent_updates: int, waiting_updates: int = 4096) -> None:
+        super().__init__(max(waiting_updates, concurrent_updates))
+        self._working = asyncio.Semaphore(concurrent_updates)
         self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         chat = update.effective_chat if isinstance(update, Update) else None
-        key = chat.id if chat is not None else 0
+        if chat is None:
+            async with self._working:
+                await coroutine
+            return
+        key = chat.id
         lock, users = self._locks.get(key, (asyncio.Lock(), 0))
         self._locks[key] = (lock, users + 1)
         try:
-            async with lock:
+            async with lock, self._working:
                 await coroutine
         finally:
             lock, users = self._locks[key]
