@@ -22,7 +22,7 @@ from pathlib import Path
 
 from knowledge.normalise import fold, words
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DAY = 86400.0
 
 # Each step upgrades the schema by one version; never edit a released step.
@@ -60,6 +60,24 @@ _MIGRATIONS: dict[int, str] = {
             entry_id TEXT NOT NULL
         );
         CREATE TABLE reviewed (normalised TEXT PRIMARY KEY, at REAL NOT NULL, action TEXT NOT NULL);
+    """,
+    # A reader's vote on one answer counts once: pressing 👎 five times, or a
+    # client replaying the button, was five votes. Only their newest vote stays.
+    # Votes tied to no question (the answer came from a button) count once per entry.
+    3: """
+        DELETE FROM feedback WHERE id IN (
+            SELECT id FROM (
+                SELECT id, ROW_NUMBER() OVER (
+                    PARTITION BY user_hash, question_id,
+                        CASE WHEN question_id IS NULL THEN entry_id END
+                    ORDER BY at DESC, id DESC
+                ) AS newest
+                FROM feedback
+            ) WHERE newest > 1
+        );
+        CREATE UNIQUE INDEX feedback_once ON feedback (user_hash, question_id);
+        CREATE UNIQUE INDEX feedback_once_unlinked ON feedback (user_hash, entry_id)
+            WHERE question_id IS NULL;
     """,
 }
 
@@ -182,11 +200,36 @@ class Storage:
     def log_feedback(
         self, user_id: int, entry_id: str, vote: int, question_id: int | None = None
     ) -> None:
-        self._db.execute(
-            "INSERT INTO feedback (at, user_hash, entry_id, question_id, vote) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (time.time(), self.user_hash(user_id), entry_id, question_id, 1 if vote > 0 else -1),
-        )
+        """A 👍/👎: one per reader and question (or entry); a new vote replaces the old one.
+
+        `question_id` comes from button data, which a client can forge: it is
+        kept only for a question this same reader asked, so nobody can put
+        another person's question among the down-voted ones.
+        """
+        user_hash = self.user_hash(user_id)
+        row = (time.time(), user_hash, entry_id, 1 if vote > 0 else -1)
+        with self._transaction():
+            if question_id is not None and self._asked_by(question_id, user_hash):
+                self._db.execute(
+                    "INSERT INTO feedback (at, user_hash, entry_id, vote, question_id) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_hash, question_id) DO UPDATE "
+                    "SET at = excluded.at, entry_id = excluded.entry_id, vote = excluded.vote",
+                    (*row, question_id),
+                )
+            else:
+                self._db.execute(
+                    "INSERT INTO feedback (at, user_hash, entry_id, vote, question_id) "
+                    "VALUES (?, ?, ?, ?, NULL) "
+                    "ON CONFLICT (user_hash, entry_id) WHERE question_id IS NULL DO UPDATE "
+                    "SET at = excluded.at, vote = excluded.vote",
+                    row,
+                )
+
+    def _asked_by(self, question_id: int, user_hash: str) -> bool:
+        found = self._db.execute(
+            "SELECT 1 FROM questions WHERE id = ? AND user_hash = ?", (question_id, user_hash)
+        ).fetchone()
+        return found is not None
 
     def log_choice(self, question_id: int, entry_id: str) -> None:
         """A "did you mean" button pressed: evidence that the question means that entry."""
@@ -202,18 +245,22 @@ class Storage:
             (self.user_hash(user_id), language),
         )
 
-    def mark_reviewed(self, normalised: str, action: str) -> None:
+    def mark_reviewed(self, normalised: str, action: str, at: float | None = None) -> None:
         self._db.execute(
             "INSERT OR REPLACE INTO reviewed (normalised, at, action) VALUES (?, ?, ?)",
-            (normalised, time.time(), action),
+            (normalised, at if at is not None else time.time(), action),
         )
 
     def prune(self, now: float | None = None) -> int:
-        """Delete rows older than the retention period; returns how many went."""
+        """Delete rows older than the retention period; returns how many went.
+
+        `reviewed` holds question texts too, so it goes with the rest of the
+        history; preferences are settings, not history, and stay.
+        """
         cutoff = (now if now is not None else time.time()) - self.retention
         removed = 0
         with self._transaction():
-            for table in ("questions", "feedback", "choices"):
+            for table in ("questions", "feedback", "choices", "reviewed"):
                 removed += self._db.execute(f"DELETE FROM {table} WHERE at < ?", (cutoff,)).rowcount
         return removed
 

@@ -139,6 +139,81 @@ def test_user_ids_are_stored_only_as_salted_hashes(db_path: Path) -> None:
         other.close()
 
 
+def test_a_readers_repeated_down_votes_count_once_and_a_changed_vote_replaces_it(
+    storage: Storage,
+) -> None:
+    question_id = storage.log_question(
+        USER_ID, "who is the contact", "en", "answer", "contact", None, 90.0
+    )
+    for _ in range(5):
+        storage.log_feedback(USER_ID, "contact", -1, question_id)
+
+    assert storage.feedback_since(0) == {"contact": (0, 1)}
+    assert [q.id for q in storage.down_voted_questions(0)] == [question_id]
+
+    storage.log_feedback(USER_ID, "contact", 1, question_id)  # changed their mind
+
+    assert storage.feedback_since(0) == {"contact": (1, 0)}
+    assert storage.down_voted_questions(0) == []
+
+
+def test_a_vote_carrying_someone_elses_question_is_kept_without_that_question(
+    storage: Storage,
+) -> None:
+    theirs = storage.log_question(
+        USER_ID, "who is the contact", "en", "answer", "contact", None, 90
+    )
+    for forged in (theirs, theirs + 1000):  # another reader's question, one that does not exist
+        for _ in range(3):
+            storage.log_feedback(USER_ID + 1, "contact", -1, forged)
+
+    assert storage.down_voted_questions(0) == []
+    # The vote on the entry still counts, once.
+    assert storage.feedback_since(0) == {"contact": (0, 1)}
+
+
+def test_migration_keeps_only_the_newest_vote_of_each_reader_on_each_question(
+    db_path: Path,
+) -> None:
+    db_path.parent.mkdir(parents=True)
+    with sqlite3.connect(db_path) as db:
+        db.executescript(_MIGRATIONS[1] + _MIGRATIONS[2] + "PRAGMA user_version = 2;")
+        db.executemany(
+            "INSERT INTO feedback (at, user_hash, entry_id, question_id, vote) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [
+                (1.0, "a", "contact", 7, -1),
+                (3.0, "a", "contact", 7, 1),  # the newest of a's votes on question 7
+                (2.0, "a", "contact", 7, -1),
+                (1.0, "b", "contact", 7, -1),  # another reader: a vote of their own
+                (1.0, "a", "event", 8, -1),  # another question
+                (1.0, "a", "event", None, -1),
+                (2.0, "a", "event", None, 1),  # the newest of a's unlinked votes on event
+            ],
+        )
+    db.close()
+
+    Storage(db_path).close()
+
+    with sqlite3.connect(db_path) as db:
+        rows = db.execute(
+            "SELECT at, user_hash, entry_id, question_id, vote FROM feedback ORDER BY id"
+        ).fetchall()
+        with pytest.raises(sqlite3.IntegrityError):
+            db.execute(
+                "INSERT INTO feedback (at, user_hash, entry_id, question_id, vote) "
+                "VALUES (4.0, 'a', 'contact', 7, -1)"
+            )
+    db.close()
+    assert rows == [
+        (3.0, "a", "contact", 7, 1),
+        (1.0, "b", "contact", 7, -1),
+        (1.0, "a", "event", 8, -1),
+        (2.0, "a", "event", None, 1),
+    ]
+    assert _user_version(db_path) == SCHEMA_VERSION
+
+
 def test_prune_removes_only_rows_older_than_the_retention(tmp_path: Path) -> None:
     storage = Storage(tmp_path / "faqbot.sqlite3", retention_days=30)
     now = time.time()
@@ -150,14 +225,16 @@ def test_prune_removes_only_rows_older_than_the_retention(tmp_path: Path) -> Non
             1, "recent question", "en", "fallback", None, None, 0.0, now - 29 * DAY
         )
         storage.set_language(1, "es")
-        storage.mark_reviewed("old question", "ignore")
+        # Review decisions hold question texts too: they are history like the questions.
+        storage.mark_reviewed("old question", "ignore", now - 31 * DAY)
+        storage.mark_reviewed("recent question", "ignore", now - 29 * DAY)
 
-        assert storage.prune(now) == 1
+        assert storage.prune(now) == 2
 
         assert storage.question(old) is None
         assert storage.question(recent) is not None
         assert storage.language(1) == "es"  # preferences are not history
-        assert storage.reviewed() == {"old question"}
+        assert storage.reviewed() == {"recent question"}
     finally:
         storage.close()
 

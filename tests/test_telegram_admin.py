@@ -544,6 +544,41 @@ async def test_stats_count_the_days_questions_top_unanswered_and_feedback(
     assert fake.errors() == []
 
 
+async def test_a_readers_five_down_votes_count_once_and_a_forged_vote_marks_no_ones_question(
+    admin_bot, fake
+):
+    engine = engine_of(admin_bot)
+    voter_question = "What does ECLAC recommend?"
+    # Someone else asks first: their question id is in the buttons of their answer.
+    [theirs] = await ask(fake, EVENT_QUESTION, user_id=OTHER_USER)
+    their_vote = callback_data.decode(button(theirs, "👎")["callback_data"])
+    assert isinstance(their_vote, callback_data.Vote) and their_vote.question_id
+    [mine] = await ask(fake, voter_question)
+    down = button(mine, "👎")["callback_data"]
+
+    for _ in range(5):
+        pressed = await press(fake, down, mine.result)
+        assert pressed.notice == engine.text("feedback_thanks", "en")
+    # A client can send any button data: a 👎 carrying the other person's question.
+    forged = callback_data.encode(
+        callback_data.Vote(their_vote.entry_id, "en", False, their_vote.question_id)
+    )
+    await press(fake, forged, mine.result, check_buttons=False)
+
+    [stats] = await admin_says(fake, "/stats")
+    lines = visible(stats).splitlines()
+    feedback = lines.index(engine.text("stats_feedback", "en"))
+    assert sorted(lines[feedback + 1 :]) == [
+        f"{their_vote.entry_id}: 👍 0 👎 1",  # the vote on the entry still counts
+        "recommendations: 👍 0 👎 1",
+    ]
+    # Only the voter's own question is under review, not the one named in the forgery.
+    [review] = await admin_says(fake, "/review")
+    assert visible(review).startswith(review_heading_start(engine, number=1, total=1))
+    assert quoted_question(review) == normalise_for_log(voter_question)
+    assert fake.errors() == []
+
+
 # ------------------------------------------------------------------ 7. /review
 
 
