@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sqlite3
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
@@ -40,20 +41,14 @@ from handlers.services import SERVICES_KEY, Services, services
 from knowledge.check import check_file
 from knowledge.engine import Engine
 from knowledge.reload import Reloader
+from knowledge.schema import COMMAND_ENTRIES
 
 log = logging.getLogger("faqbot")
 
-PUBLIC_COMMANDS = (
-    "start",
-    "help",
-    "recommendations",
-    "forums",
-    "event",
-    "document",
-    "contact",
-    "language",
-)
+PUBLIC_COMMANDS = ("start", "help", *COMMAND_ENTRIES, "language")
 ADMIN_COMMANDS = ("reload", "stats", "review")
+# The updates the bot handles; Telegram sends no others (no member or reaction updates).
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
 # Pauses before sending a request again after a failure Telegram did not act on.
 RETRY_PAUSES = (0.5, 1.0, 2.0)
 PRUNE_EVERY = 6 * 3600.0
@@ -207,21 +202,24 @@ class PrivateChatRateLimiter(AIORateLimiter):
 
 def register_handlers(application: Application) -> None:
     """All handlers, in one place. Order matters within a group: first match wins."""
+    # Commands answer new messages only: editing "/reload" must not reload again.
+    new_message = filters.UpdateType.MESSAGE
     commands = [
-        CommandHandler("start", conversation.on_start),
-        CommandHandler(["help", "ayuda"], conversation.on_help),
-        CommandHandler(list(conversation.ENTRY_COMMANDS), conversation.on_entry_command),
-        CommandHandler(["language", "idioma"], conversation.on_language),
+        CommandHandler("start", conversation.on_start, filters=new_message),
+        CommandHandler(["help", "ayuda"], conversation.on_help, filters=new_message),
+        CommandHandler(list(COMMAND_ENTRIES), conversation.on_entry_command, filters=new_message),
+        CommandHandler(["language", "idioma"], conversation.on_language, filters=new_message),
         # Admin commands check the sender themselves, so that others get a polite refusal.
-        CommandHandler("reload", admin.on_reload),
-        CommandHandler("stats", admin.on_stats),
-        CommandHandler("review", admin.on_review),
+        CommandHandler("reload", admin.on_reload, filters=new_message),
+        CommandHandler("stats", admin.on_stats, filters=new_message),
+        CommandHandler("review", admin.on_review, filters=new_message),
     ]
     application.add_handlers(commands)
     # Free text: questions. Commands we do not know fall through to here too,
     # and get an honest "I don't know" rather than silence.
+    # An answer this bot itself put into the chat by inline mode is not a question.
     application.add_handler(
-        MessageHandler(filters.TEXT & ~filters.UpdateType.EDITED, conversation.on_text)
+        MessageHandler(filters.TEXT & new_message & ~filters.VIA_BOT, conversation.on_text)
     )
     # Anything else a person sends in a private chat: a hint to type.
     application.add_handler(
@@ -275,14 +273,21 @@ async def _watch_knowledge(application: Application, interval: float) -> None:
         current = svc.reloader.signature()
         if current is not None and current != seen:
             seen = current
-            await admin.reload_now(svc)
+            try:
+                await admin.reload_now(svc)
+            except Exception:  # keep watching: the next edit may fix it
+                log.exception("reloading the changed knowledge base failed")
 
 
 async def _prune_daily(svc: Services) -> None:
     """Apply the retention period while the bot runs for months, not only at start."""
     while True:
         await asyncio.sleep(PRUNE_EVERY)
-        removed = svc.storage.prune()
+        try:
+            removed = svc.storage.prune()
+        except sqlite3.Error as error:  # try again next time
+            log.warning("pruning old rows failed: %s", error)
+            continue
         if removed:
             log.info("pruned %d rows older than the retention period", removed)
 
@@ -411,7 +416,7 @@ def run_bot(config: Config) -> int:
     application = build_application(config, svc)
     try:
         if config.webhook is None:
-            application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+            application.run_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
         else:
             hook = config.webhook
             application.run_webhook(
@@ -420,10 +425,14 @@ def run_bot(config: Config) -> int:
                 url_path=hook.path,
                 webhook_url=f"{hook.url.rstrip('/')}/{hook.path}",
                 secret_token=hook.secret_token,
-                allowed_updates=Update.ALL_TYPES,
+                allowed_updates=ALLOWED_UPDATES,
             )
     except InvalidToken:
         print("faqbot: Telegram rejected the token (check [telegram] token)", file=sys.stderr)
+        return 2
+    except BadRequest as error:  # a subclass of NetworkError, but Telegram did answer
+        message = TokenFilter(token).mask(str(error))
+        print(f"faqbot: Telegram refused a start-up request: {message}", file=sys.stderr)
         return 2
     except NetworkError as error:
         message = TokenFilter(token).mask(str(error))

@@ -12,18 +12,9 @@ from typing import TextIO
 
 from knowledge.answer import Answer, Kind, Link, contact_lines
 from knowledge.engine import Engine
-from knowledge.schema import Language
+from knowledge.schema import COMMAND_ENTRIES, Language
 
 QUIT_WORDS = frozenset({"quit", "exit", "/quit", "/exit", "salir", "/salir"})
-
-# Commands of the terminal chat, each opening an entry, as in Telegram.
-ENTRY_COMMANDS = {
-    "/contact": "contact",
-    "/recommendations": "recommendations",
-    "/forums": "forums",
-    "/event": "event",
-    "/document": "document",
-}
 
 
 def render_plain(answer: Answer, engine: Engine) -> tuple[str, list[Link]]:
@@ -89,8 +80,8 @@ def _answer(
         if opened is not None:
             return opened
     command = message.split()[0].casefold()
-    if command in ENTRY_COMMANDS:
-        opened = engine.open(ENTRY_COMMANDS[command], language or current)
+    if command.startswith("/") and command[1:] in COMMAND_ENTRIES:
+        opened = engine.open(COMMAND_ENTRIES[command[1:]], language or current)
         if opened is not None:
             return opened
     if command in ("/help", "/start", "/ayuda"):

@@ -36,13 +36,17 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer(svc.engine.text("button_expired", language))
         return
     if isinstance(payload, callback_data.Vote):
-        user_id = update.effective_user.id if update.effective_user else 0
-        svc.storage.log_feedback(
-            user_id, payload.entry_id, 1 if payload.up else -1, payload.question_id or None
-        )
         await query.answer(svc.engine.text("feedback_thanks", payload.language))
+        user_id = update.effective_user.id if update.effective_user else 0
+        vote = 1 if payload.up else -1
+        svc.recorded(
+            lambda: svc.storage.log_feedback(
+                user_id, payload.entry_id, vote, payload.question_id or None
+            ),
+            None,
+        )
         return
     await query.answer()
     if isinstance(payload, callback_data.Choose) and payload.question_id:
-        svc.storage.log_choice(payload.question_id, payload.entry_id)
+        svc.recorded(lambda: svc.storage.log_choice(payload.question_id, payload.entry_id), None)
     await send_answer(message, opened, context)

@@ -49,7 +49,7 @@ class Vote:
 
 @dataclass(frozen=True)
 class Review:
-    """An admin's decision on a question under review: add, pick, ignore, or attach to an entry."""
+    """An admin's decision on a question under review: add it, pick another entry, ignore it."""
 
     action: str
     item: int
@@ -57,7 +57,7 @@ class Review:
 
 
 Payload = Open | Choose | Vote | Review
-_REVIEW_ACTIONS = ("add", "pick", "ignore", "attach", "next")
+_REVIEW_ACTIONS = ("add", "pick", "ignore")
 
 
 def encode(payload: Payload) -> str:

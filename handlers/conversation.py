@@ -8,22 +8,19 @@ from telegram import Message, Update, User
 from telegram.constants import ChatType, MessageEntityType
 from telegram.ext import ContextTypes
 
-from handlers.render import render
+from handlers.inline import HELP_START_PARAMETER
+from handlers.render import escape, render
 from handlers.services import Services, services
 from knowledge.answer import Answer, Kind
-from knowledge.schema import Language
+from knowledge.schema import COMMAND_ENTRIES, Language
 from knowledge.vcard import vcard
 
 log = logging.getLogger(__name__)
 
-# Commands that open one entry of the knowledge base.
-ENTRY_COMMANDS = {
-    "recommendations": "recommendations",
-    "forums": "forums",
-    "event": "event",
-    "document": "document",
-    "contact": "contact",
-}
+
+async def reply_with_text(message: Message, svc: Services, key: str, language: Language) -> None:
+    """Reply with one of the bot's own sentences, escaped like every other text we send."""
+    await message.reply_text(escape(svc.engine.text(key, language)))
 
 
 async def send_answer(
@@ -73,14 +70,17 @@ def ask(services_: Services, user: User | None, text: str) -> tuple[Answer, int]
         fallback=services_.client_language(user),
     )
     closest = answer.suggestions[0].entry_id if answer.suggestions else None
-    question_id = services_.storage.log_question(
-        user.id if user else 0,
-        text,
-        answer.language,
-        str(answer.kind),
-        answer.entry_id if answer.matched else None,
-        closest,
-        answer.score,
+    question_id = services_.recorded(
+        lambda: services_.storage.log_question(
+            user.id if user else 0,
+            text,
+            answer.language,
+            str(answer.kind),
+            answer.entry_id if answer.matched else None,
+            closest,
+            answer.score,
+        ),
+        0,
     )
     return answer, question_id
 
@@ -108,6 +108,9 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     engine = services(context).engine
     language = _command_language(update, context)
+    if context.args == [HELP_START_PARAMETER]:  # from the inline mode's hint button
+        await send_answer(message, engine.greeting(language, key="help"), context)
+        return
     if context.args and len(context.args) == 1:
         opened = engine.open(context.args[0], language)
         if opened is not None:
@@ -132,7 +135,7 @@ async def on_entry_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         return
     command = message.text.split()[0].lstrip("/").split("@")[0].casefold()
     engine = services(context).engine
-    opened = engine.open(ENTRY_COMMANDS.get(command, ""), _command_language(update, context))
+    opened = engine.open(COMMAND_ENTRIES.get(command, ""), _command_language(update, context))
     if opened is None:  # the admin removed the entry: fall back to the greeting
         opened = engine.greeting(_command_language(update, context))
     await send_answer(message, opened, context)
@@ -146,11 +149,10 @@ async def on_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     svc = services(context)
     choice = (context.args[0].casefold()[:2] if context.args else "").replace("sp", "es")
     if choice not in ("en", "es"):
-        language = svc.language_for(user)
-        await message.reply_text(svc.engine.text("language_usage", language))
+        await reply_with_text(message, svc, "language_usage", svc.language_for(user))
         return
-    svc.storage.set_language(user.id, choice)
-    await message.reply_text(svc.engine.text("language_set", choice))
+    svc.recorded(lambda: svc.storage.set_language(user.id, choice), None)
+    await reply_with_text(message, svc, "language_set", choice)
 
 
 async def on_other_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -158,5 +160,5 @@ async def on_other_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     message = update.effective_message
     if message is None:
         return
-    language = services(context).language_for(update.effective_user)
-    await message.reply_text(services(context).engine.text("non_text", language))
+    svc = services(context)
+    await reply_with_text(message, svc, "non_text", svc.language_for(update.effective_user))

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from telegram import InlineQueryResultArticle, InputTextMessageContent, Update
+from telegram import (
+    InlineQueryResultArticle,
+    InlineQueryResultsButton,
+    InputTextMessageContent,
+    Update,
+)
 from telegram.constants import InlineQueryLimit
 from telegram.ext import ContextTypes
 
 from handlers.render import render
 from handlers.services import services
 from knowledge.answer import Answer, Kind
+
+# Opens a private chat with the bot at /start help when nothing matched.
+HELP_START_PARAMETER = "help"
 
 
 async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -18,33 +26,42 @@ async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return
     svc = services(context)
     engine = svc.engine
+    user = query.from_user
     text = query.query.strip()
-    language = (
-        svc.saved_language(query.from_user)
-        or (engine.language_of(text) if text else None)
-        or svc.client_language(query.from_user)
-    )
     answers: list[Answer] = []
     if text:
-        asked = engine.ask(text, language=svc.saved_language(query.from_user), fallback=language)
+        # The same language rule as a chat message: the engine decides.
+        asked = engine.ask(
+            text, language=svc.saved_language(user), fallback=svc.client_language(user)
+        )
+        language = asked.language
         if asked.kind is Kind.ANSWER:
             answers.append(asked)
         ids = [s.entry_id for s in asked.suggestions]
     else:
+        language = svc.language_for(user)
         ids = [topic.entry for topic in engine.knowledge.topics]
     for entry_id in ids:
         opened = engine.open(entry_id, language)
         if opened is not None and all(a.entry_id != entry_id for a in answers):
             answers.append(opened)
-    results = []
-    for answer in answers[: InlineQueryLimit.RESULTS]:
-        body = render(answer, engine)[0].text
-        results.append(
-            InlineQueryResultArticle(
-                id=answer.entry_id or "fallback",
-                title=answer.title or "",
-                description=answer.text[:100],
-                input_message_content=InputTextMessageContent(body),
-            )
+    results = [
+        InlineQueryResultArticle(
+            id=answer.entry_id or "fallback",
+            title=answer.title or "",
+            description=answer.text[:100],
+            input_message_content=InputTextMessageContent(render(answer, engine)[0].text),
         )
-    await query.answer(results, cache_time=60, is_personal=False)
+        for answer in answers[: InlineQueryLimit.RESULTS]
+    ]
+    # Nothing matched: a button above the (empty) results says how to ask instead.
+    button = (
+        None
+        if results
+        else InlineQueryResultsButton(
+            engine.text("inline_hint", language), start_parameter=HELP_START_PARAMETER
+        )
+    )
+    # Personal: the results are in this user's language, so Telegram must not
+    # hand them to someone else who types the same query.
+    await query.answer(results, cache_time=60, is_personal=True, button=button)

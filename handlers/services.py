@@ -5,9 +5,13 @@ Handlers stay thin: they read the update, call these services, and render.
 
 from __future__ import annotations
 
+import logging
+import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
-from telegram import Update, User
+from telegram import User
 from telegram.ext import ContextTypes
 
 from bot.storage import Storage
@@ -16,6 +20,8 @@ from knowledge.reload import Reloader
 from knowledge.schema import Language
 
 SERVICES_KEY = "faqbot"
+T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -28,11 +34,23 @@ class Services:
     def is_admin(self, user: User | None) -> bool:
         return user is not None and user.id in self.admins
 
+    def recorded(self, action: Callable[[], T], default: T) -> T:
+        """Run a storage action; a database problem is logged, never the user's problem.
+
+        Statistics are worth less than the answer: with the database locked
+        or full, people still get their replies.
+        """
+        try:
+            return action()
+        except sqlite3.Error as error:
+            log.warning("storage unavailable, carrying on without it: %s", error)
+            return default
+
     def saved_language(self, user: User | None) -> Language | None:
         """The language the user chose with /language, if any."""
         if user is None:
             return None
-        saved = self.storage.language(user.id)
+        saved = self.recorded(lambda: self.storage.language(user.id), None)
         return saved if saved in ("en", "es") else None
 
     @staticmethod
@@ -41,18 +59,10 @@ class Services:
         code = (user.language_code or "") if user else ""
         return "es" if code.lower().startswith("es") else "en"
 
-    def language_for(self, user: User | None, text: str = "") -> Language:
-        """The language to greet in: the saved choice, the message's, or the client's."""
-        return (
-            self.saved_language(user)
-            or (self.engine.language_of(text) if text else None)
-            or self.client_language(user)
-        )
+    def language_for(self, user: User | None) -> Language:
+        """The language for the bot's own texts: the saved choice, else the app's."""
+        return self.saved_language(user) or self.client_language(user)
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
     return context.bot_data[SERVICES_KEY]
-
-
-def user_of(update: Update) -> User | None:
-    return update.effective_user

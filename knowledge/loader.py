@@ -20,8 +20,10 @@ from yaml.events import AliasEvent, CollectionStartEvent, NodeEvent, ScalarEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from knowledge.schema import (
+    COMMAND_ENTRIES,
     LANGUAGES,
     TEXT_KEYS,
+    TEXT_MAX_CHARS,
     TEXT_PLACEHOLDERS,
     Contact,
     Entry,
@@ -164,7 +166,7 @@ class _Reader:
         fields = self.mapping(node, "texts", required=TEXT_KEYS)
         result: dict[str, Localized] = {}
         for key, value_node in (fields or {}).items():
-            value = self.localized(value_node, f"texts.{key}")
+            value = self.localized(value_node, f"texts.{key}", TEXT_MAX_CHARS.get(key))
             if value is not None:
                 result[key] = value
         for key, value in result.items():
@@ -359,6 +361,8 @@ def parse_knowledge(text: str, path: str = "<knowledge>") -> Parsed:
         return Parsed(None, (Problem(path, line, column, message),), empty)
     except yaml.YAMLError as error:
         return Parsed(None, (Problem(path, 1, 1, f"not valid YAML: {error}"),), empty)
+    except RecursionError:
+        return Parsed(None, (Problem(path, 1, 1, "the file is nested too deeply"),), empty)
     if root is None:
         return Parsed(None, (Problem(path, 1, 1, "the file is empty"),), empty)
     return _build(root, path)
@@ -418,6 +422,11 @@ def _build(root: Node, path: str) -> Parsed:
                 reader.problem(
                     node, f"entry '{entry.id}': related entry '{related_id}' does not exist"
                 )
+    for command, entry_id in COMMAND_ENTRIES.items():
+        if "entries" in top and entry_id not in declared:
+            reader.problem(
+                top["entries"], f"the /{command} command opens entry '{entry_id}': add that entry"
+            )
     for topic, node in topics:
         if topic.entry not in declared:
             reader.problem(node, f"topics.{topic.id}: entry '{topic.entry}' does not exist")

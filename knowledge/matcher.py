@@ -160,10 +160,6 @@ class Matcher:
         self._corrections: dict[str, tuple[str | None, float]] = {}
         self.language_words = language_words
 
-    @property
-    def entry_ids(self) -> list[str]:
-        return list(self._entry_ids)
-
     def _correct(self, token: str, may_search: bool = True) -> tuple[str | None, float]:
         """The known word this token stands for, and how sure we are of it (0..1).
 

@@ -62,7 +62,11 @@ class Reloader:
     def reload(self) -> ReloadOutcome:
         """Check the file and, if it is clean, put it live. Safe to call from a thread."""
         with self._lock:
-            result = check_file(self.path)
+            try:
+                result = check_file(self.path)
+            except Exception as error:  # a bug of ours must not cost the live knowledge base
+                problem = Problem(str(self.path), 1, 1, f"the file could not be checked: {error!r}")
+                return ReloadOutcome(ok=False, problems=(problem,))
             if not result.ok or result.loaded is None:
                 return ReloadOutcome(ok=False, problems=result.problems)
             new = result.loaded.knowledge

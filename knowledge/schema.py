@@ -12,7 +12,15 @@ from typing import Literal
 Language = Literal["en", "es"]
 LANGUAGES: tuple[Language, ...] = ("en", "es")
 
-TOPICS = ("event", "document", "forums", "recommendations", "contact", "general")
+# Commands that open one entry, the same in Telegram and the terminal chat.
+# The checker makes sure each of these entries exists.
+COMMAND_ENTRIES: dict[str, str] = {
+    "recommendations": "recommendations",
+    "forums": "forums",
+    "event": "event",
+    "document": "document",
+    "contact": "contact",
+}
 
 # The bot's own sentences; the file must give each in both languages.
 TEXT_KEYS = (
@@ -68,6 +76,14 @@ TEXT_KEYS = (
     "stats_top_unanswered",
     "stats_feedback",
 )
+
+# Texts that Telegram limits in length (its Bot API limits for command
+# descriptions and the bot's descriptions); a longer one would fail at start.
+TEXT_MAX_CHARS: dict[str, int] = {
+    **{key: 256 for key in TEXT_KEYS if key.startswith(("cmd_", "admin_cmd_"))},
+    "bot_description": 512,
+    "bot_short_description": 120,
+}
 
 # The placeholders a text may use (written {name}); any other is an error,
 # since the bot would fail formatting it.

@@ -114,7 +114,7 @@ payloads = st.one_of(
     st.builds(Vote, entry_ids, languages, st.booleans(), row_ids),
     st.builds(
         Review,
-        st.sampled_from(["add", "pick", "ignore", "attach", "next"]),
+        st.sampled_from(["add", "pick", "ignore"]),
         row_ids,
         entry_ids | st.just(""),
     ),
