@@ -17,9 +17,9 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import httpx
-from telegram import Bot, BotCommand, BotCommandScopeChat, Update
+from telegram import Bot, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError, TimedOut
+from telegram.error import BadRequest, InvalidToken, NetworkError, TimedOut
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -37,6 +37,7 @@ from bot.config import Config
 from bot.logs import TokenFilter, setup_logging
 from bot.storage import Storage, StorageError
 from handlers import admin, buttons, conversation, errors, inline
+from handlers.menus import publish_menus
 from handlers.services import SERVICES_KEY, Services, services
 from knowledge.check import check_file
 from knowledge.engine import Engine
@@ -45,8 +46,6 @@ from knowledge.schema import COMMAND_ENTRIES
 
 log = logging.getLogger("faqbot")
 
-PUBLIC_COMMANDS = ("start", "help", *COMMAND_ENTRIES, "language")
-ADMIN_COMMANDS = ("reload", "stats", "review")
 # The updates the bot handles; Telegram sends no others (no member or reaction updates).
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
 # Pauses before sending a request again after a failure Telegram did not act on.
@@ -236,34 +235,6 @@ def register_handlers(application: Application) -> None:
     application.add_error_handler(errors.on_error)
 
 
-async def publish_commands(application: Application) -> None:
-    """Command menus and descriptions in English and Spanish, from the knowledge base's texts."""
-    svc = services(application)
-    bot = application.bot
-    for language in ("en", "es"):
-        code = "" if language == "en" else language
-        menu = [BotCommand(c, svc.engine.text(f"cmd_{c}", language)) for c in PUBLIC_COMMANDS]
-        await bot.set_my_commands(menu, language_code=code or None)
-        await bot.set_my_description(
-            svc.engine.text("bot_description", language), language_code=code or None
-        )
-        await bot.set_my_short_description(
-            svc.engine.text("bot_short_description", language), language_code=code or None
-        )
-    admin_menu = menu_en = [
-        BotCommand(c, svc.engine.text(f"cmd_{c}", "en")) for c in PUBLIC_COMMANDS
-    ]
-    admin_menu = [
-        *menu_en,
-        *(BotCommand(c, svc.engine.text(f"admin_cmd_{c}", "en")) for c in ADMIN_COMMANDS),
-    ]
-    for admin_id in sorted(svc.admins):
-        try:
-            await bot.set_my_commands(admin_menu, scope=BotCommandScopeChat(admin_id))
-        except TelegramError as error:  # the admin never opened a chat with the bot
-            log.warning("could not set the admin menu for %s: %s", admin_id, error)
-
-
 async def _watch_knowledge(application: Application, interval: float) -> None:
     """Reload when the knowledge base file changes (`[knowledge] watch = true`)."""
     svc = services(application)
@@ -297,7 +268,7 @@ def build_application(config: Config, svc: Services) -> Application:
     assert config.telegram.token is not None
 
     async def post_init(application: Application) -> None:
-        await publish_commands(application)
+        await publish_menus(application.bot, svc)
         me = application.bot
         knowledge = svc.engine.knowledge
         log.info(

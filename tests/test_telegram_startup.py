@@ -10,7 +10,7 @@ import asyncio
 import logging
 import signal
 
-from bot.app import ADMIN_COMMANDS, PUBLIC_COMMANDS
+from handlers.menus import ADMIN_COMMANDS, PUBLIC_COMMANDS
 from knowledge.check import check_file
 from knowledge.loader import bundled_path
 from tests.auxil.bot_process import PROCESS_TIMEOUT, finished, spawn_faqbot, write_config
@@ -57,14 +57,20 @@ async def test_descriptions_are_published_in_english_and_spanish(running_bot, en
     assert fake.errors() == []
 
 
-async def test_admin_gets_the_admin_menu_in_their_own_chat(running_bot):
+async def test_admin_gets_the_admin_menu_in_their_own_chat_in_both_languages(running_bot, engine):
     _, fake = running_bot
-    [admin_menu] = [c for c in fake.calls_to("setMyCommands") if has_scope(c.params)]
+    menus = [c for c in fake.calls_to("setMyCommands") if has_scope(c.params)]
 
-    assert admin_menu.ok
-    assert admin_menu.params["scope"] == {"type": "chat", "chat_id": ADMIN_ID}
-    commands = [c["command"] for c in admin_menu.params["commands"]]
-    assert commands == [*PUBLIC_COMMANDS, *ADMIN_COMMANDS]
+    by_language = {language_of(c.params): c for c in menus}
+    assert sorted(by_language) == ["", "es"]
+    for code, language in (("", "en"), ("es", "es")):
+        admin_menu = by_language[code]
+        assert admin_menu.ok
+        assert admin_menu.params["scope"] == {"type": "chat", "chat_id": ADMIN_ID}
+        commands = [c["command"] for c in admin_menu.params["commands"]]
+        assert commands == [*PUBLIC_COMMANDS, *ADMIN_COMMANDS]
+        reload_item = admin_menu.params["commands"][len(PUBLIC_COMMANDS)]
+        assert reload_item["description"] == engine.text("admin_cmd_reload", language)
     assert fake.errors() == []
 
 

@@ -1,0 +1,56 @@
+"""The bot's command menus and descriptions, in English and Spanish.
+
+Published at start and again after every successful reload, since their
+texts live in the knowledge base like every other sentence the bot says.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Bot, BotCommand, BotCommandScopeChat
+from telegram.error import TelegramError
+
+from handlers.services import Services
+from knowledge.schema import COMMAND_ENTRIES, Language
+
+log = logging.getLogger(__name__)
+
+PUBLIC_COMMANDS = ("start", "help", *COMMAND_ENTRIES, "language")
+ADMIN_COMMANDS = ("reload", "stats", "review")
+# English is the default menu (no language code); Spanish clients get "es".
+MENU_LANGUAGES: tuple[tuple[Language, str | None], ...] = (("en", None), ("es", "es"))
+
+
+def public_menu(svc: Services, language: Language) -> list[BotCommand]:
+    return [BotCommand(c, svc.engine.text(f"cmd_{c}", language)) for c in PUBLIC_COMMANDS]
+
+
+def admin_menu(svc: Services, language: Language) -> list[BotCommand]:
+    return [
+        *public_menu(svc, language),
+        *(BotCommand(c, svc.engine.text(f"admin_cmd_{c}", language)) for c in ADMIN_COMMANDS),
+    ]
+
+
+async def publish_menus(bot: Bot, svc: Services) -> None:
+    """Menus and descriptions for everyone, plus an admin menu in each admin's chat."""
+    for language, code in MENU_LANGUAGES:
+        await bot.set_my_commands(public_menu(svc, language), language_code=code)
+        await bot.set_my_description(
+            svc.engine.text("bot_description", language), language_code=code
+        )
+        await bot.set_my_short_description(
+            svc.engine.text("bot_short_description", language), language_code=code
+        )
+    for admin_id in sorted(svc.admins):
+        for language, code in MENU_LANGUAGES:
+            try:
+                await bot.set_my_commands(
+                    admin_menu(svc, language),
+                    scope=BotCommandScopeChat(admin_id),
+                    language_code=code,
+                )
+            except TelegramError as error:  # the admin never opened a chat with the bot
+                log.warning("could not set the admin menu for %s: %s", admin_id, error)
+                break
