@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import io
+import random
+import string
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -175,6 +177,26 @@ def test_group_is_re_ranked_by_the_knowledge_base_live_now(
 
     assert spokesperson.closest_id == "contact"
     assert spokesperson.score >= faq_engine.thresholds.answer  # answered directly now
+
+
+def test_twenty_thousand_different_questions_still_give_a_review_list(
+    storage: Storage, faq_engine: Engine
+) -> None:
+    # A spam wave or a long busy month: every wording different and unlike the others.
+    # Grouping each wording against every group took minutes, on the bot's event loop.
+    letters = random.Random(20_000)
+    now = time.time()
+    for user in range(20_000):
+        wording = " ".join("".join(letters.choices(string.ascii_lowercase, k=7)) for _ in range(4))
+        storage.log_question(user, wording, "en", "fallback", None, None, 0.0, now - DAY)
+    for user in range(3):
+        storage.log_question(user, SPOKESPERSON, "en", "fallback", None, None, 0.0, now - DAY)
+
+    items = review_items(storage, faq_engine, since=now - 7 * DAY)
+
+    assert len(items) == 20
+    assert (items[0].text, items[0].count) == (SPOKESPERSON, 3)
+    assert all(item.count == 1 for item in items[1:])
 
 
 # faqbot report ---------------------------------------------------------------
