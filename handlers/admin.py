@@ -31,12 +31,16 @@ async def _refuse_unless_admin(update: Update, context: ContextTypes.DEFAULT_TYP
     user = update.effective_user
     if svc.is_admin(user):
         return False
-    log.warning("admin command refused for user id %s", user.id if user else None)
+    # Hashed, as the README promises: the log is kept longer and read by more people.
+    log.warning(
+        "admin command refused for user %s", svc.storage.user_hash(user.id) if user else None
+    )
     language = svc.language_for(user)
+    refusal = svc.engine.text("admin_only", language)
     if update.callback_query is not None:
-        await update.callback_query.answer(svc.engine.text("admin_only", language))
+        await update.callback_query.answer(refusal)  # a notice is plain text
     elif update.effective_message is not None:
-        await update.effective_message.reply_text(svc.engine.text("admin_only", language))
+        await update.effective_message.reply_text(escape(refusal))
     return True
 
 

@@ -22,7 +22,16 @@ from telegram.ext import Application
 from bot.config import Config, load_config
 from knowledge.loader import bundled_path
 from tests.auxil.bot_process import QUESTION, spawn_faqbot, stop, write_config
-from tests.auxil.conversation import ADMIN_ID, ask, engine_of, press, running, sends, wait_until
+from tests.auxil.conversation import (
+    ADMIN_ID,
+    ask,
+    engine_of,
+    press,
+    running,
+    sends,
+    services_of,
+    wait_until,
+)
 from tests.auxil.fake_bot_api import FakeBotAPI
 
 STRANGER = 777_000_123
@@ -53,6 +62,11 @@ def refusals(caplog: pytest.LogCaptureFixture) -> list[str]:
     ]
 
 
+def refusal_of(bot: Application, user_id: int) -> str:
+    """The refusal's log line: the user id hashed, as stored (the README's promise)."""
+    return f"admin command refused for user {services_of(bot).storage.user_hash(user_id)}"
+
+
 @pytest.mark.parametrize(
     ("command", "language"),
     [("/reload", "en"), ("/stats", "en"), ("/review", "en"), ("/reload", "es")],
@@ -70,7 +84,7 @@ async def test_a_stranger_is_refused_admin_commands_politely_and_it_is_logged(
     [reply] = await ask(fake, command, user_id=STRANGER, language_code=language)
     assert reply.result["text"] == engine.text("admin_only", language)
     assert "reply_markup" not in reply.params
-    assert refusals(caplog) == [f"admin command refused for user id {STRANGER}"]
+    assert refusals(caplog) == [refusal_of(bot, STRANGER)]
     assert engine.knowledge is live, "nothing was reloaded"
     assert knowledge_copy.read_bytes() == on_disk
     assert fake.errors() == []
@@ -95,7 +109,7 @@ async def test_a_forged_review_button_from_a_stranger_changes_nothing(
         fake, "r|add|0|contact", greeting.result, user_id=STRANGER, check_buttons=False
     )
     assert pressed.notice == engine.text("admin_only", "en")
-    assert refusals(caplog) == [f"admin command refused for user id {STRANGER}"]
+    assert refusals(caplog) == [refusal_of(bot, STRANGER)]
     # Handled in order: once /help is answered, the press has had all its effects.
     [reply] = await ask(fake, "/help", user_id=STRANGER)
     assert [c for c in sends(fake, STRANGER, since) if c is not reply] == []

@@ -59,11 +59,12 @@ from tests.auxil.conversation import (
     press,
     reply_to,
     running,
+    services_of,
     squash,
     visible,
     wait_until,
 )
-from tests.auxil.fake_bot_api import BOT_USERNAME, FakeBotAPI
+from tests.auxil.fake_bot_api import BOT_USERNAME, DEFAULT_USER_ID, FakeBotAPI
 
 # A mark put in front of an edited answer: no digits, so both languages still agree.
 MARKER = "REVISED"
@@ -304,7 +305,7 @@ async def test_a_file_with_many_long_problems_still_gets_a_reply_that_fits_one_m
 
 
 async def test_non_admin_is_refused_politely_and_nothing_is_reloaded(
-    admin_bot, fake, knowledge_copy
+    admin_bot, fake, knowledge_copy, caplog
 ):
     engine = engine_of(admin_bot)
     before = engine.knowledge
@@ -318,10 +319,40 @@ async def test_non_admin_is_refused_politely_and_nothing_is_reloaded(
     [refusal] = await ask(fake, "/reload", user_id=OTHER_USER, language_code="es")
     assert visible(refusal) == engine.text("admin_only", "es")
 
+    # The refusals are logged, with user ids only hashed, as the README promises.
+    storage = services_of(admin_bot).storage
+    refused = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert len(refused) == 4
+    assert sum(storage.user_hash(DEFAULT_USER_ID) in line for line in refused) == 3
+    assert storage.user_hash(OTHER_USER) in refused[-1]
+    for record in caplog.records:
+        for user in (DEFAULT_USER_ID, OTHER_USER):
+            assert str(user) not in record.getMessage()
     assert engine.knowledge is before
     [served_after] = await ask(fake, EVENT_QUESTION)
     assert visible(served_after) == visible(served_before)
     assert MARKER not in visible(served_after)
+    assert fake.errors() == []
+
+
+async def test_a_refusal_text_with_html_characters_reaches_a_non_admin_as_written(
+    fake, admin_config, knowledge_copy
+):
+    # A curator's sentence with characters that mean something in HTML.
+    refusal = "Sorry <friend>, admins & curators only."
+    text = knowledge_copy.read_text(encoding="utf-8")
+    english = '    en: "Sorry, only the bot\'s administrators can use that command."\n'
+    text = replace_once(text, english, f'    en: "{refusal}"\n', text.index("\n  admin_only:\n"))
+    knowledge_copy.write_text(text, encoding="utf-8")
+    async with running(admin_config, fake) as app:
+        assert engine_of(app).text("admin_only", "en") == refusal
+
+        [reply] = await ask(fake, "/stats")
+        await ask(fake, EVENT_QUESTION)  # a message with buttons, to press a forged one on
+        forged = await press(fake, "r|ignore|0|", check_buttons=False)
+
+    assert visible(reply) == refusal
+    assert forged.notice == refusal  # a notice is plain text, not HTML
     assert fake.errors() == []
 
 
