@@ -23,6 +23,10 @@ from knowledge.schema import Language
 log = logging.getLogger(__name__)
 DAY = 86400.0
 MAX_ERRORS_SHOWN = 15
+# /stats lists the feedback of this many entries, the most voted first.
+MAX_FEEDBACK_SHOWN = 10
+# Room left at the end of a cut list for "… +N".
+_MORE = len(" … +99999")
 
 
 async def _refuse_unless_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
@@ -50,7 +54,7 @@ def problem_lines(problems: Sequence[object], used: int = 0) -> list[str]:
     Problem lines quote file paths and questions, so fifteen of them can be
     longer than Telegram allows one message: it would refuse the whole reply.
     """
-    budget = MessageLimit.MAX_TEXT_LENGTH - used - len("\n… +99999")
+    budget = MessageLimit.MAX_TEXT_LENGTH - used - _MORE
     lines: list[str] = []
     for problem in problems[:MAX_ERRORS_SHOWN]:
         line = f"<code>{escape(str(problem))}</code>"
@@ -63,6 +67,26 @@ def problem_lines(problems: Sequence[object], used: int = 0) -> list[str]:
     return lines
 
 
+def id_line(sign: str, ids: Sequence[str], budget: int) -> str:
+    """`sign` and as many of `ids` as fit in `budget` characters, then "… +N".
+
+    A reload that adds a hundred entries names more ids than one message holds.
+    """
+    room = budget - len(sign) - _MORE
+    shown: list[str] = []
+    for entry_id in ids:
+        room -= len(escape(entry_id)) + len(", ")
+        if room < 0:
+            break
+        shown.append(entry_id)
+    parts = [sign]
+    if shown:
+        parts.append(escape(", ".join(shown)))
+    if len(ids) > len(shown):
+        parts.append(f"… +{len(ids) - len(shown)}")
+    return " ".join(parts)
+
+
 def describe_reload(outcome: ReloadOutcome, svc: Services, language: Language) -> str:
     """The admin's reply: counts and ids changed, or the errors with file:line:col."""
     engine = svc.engine
@@ -73,9 +97,12 @@ def describe_reload(outcome: ReloadOutcome, svc: Services, language: Language) -
         entries=outcome.entries, questions=outcome.questions
     )
     lines = [escape(text)]
+    budget = MessageLimit.MAX_TEXT_LENGTH - len(lines[0])
     for sign, ids in (("+", outcome.added), ("−", outcome.removed), ("~", outcome.changed)):
         if ids:
-            lines.append(f"{sign} {escape(', '.join(ids))}")
+            line = id_line(sign, ids, budget - 1)  # its newline included
+            budget -= len(line) + 1
+            lines.append(line)
     return "\n".join(lines)
 
 
@@ -136,10 +163,15 @@ def stats_text(svc: Services, language: Language, now: float | None = None) -> s
             lines += [f"{count}× {escape(item or '')}" for item, count in counted]
     votes = svc.storage.feedback_since(now - 7 * DAY)
     if votes:
+        # Every entry voted on would not fit one message: the most voted, then a count.
+        ranked = sorted(votes.items(), key=lambda pair: (-sum(pair[1]), pair[0]))
         lines.append(f"\n<b>{escape(text('stats_feedback', language))}</b>")
         lines += [
-            f"{escape(entry)}: 👍 {up} 👎 {down}" for entry, (up, down) in sorted(votes.items())
+            f"{escape(entry)}: 👍 {up} 👎 {down}"
+            for entry, (up, down) in ranked[:MAX_FEEDBACK_SHOWN]
         ]
+        if len(ranked) > MAX_FEEDBACK_SHOWN:
+            lines.append(f"… +{len(ranked) - MAX_FEEDBACK_SHOWN}")
     return "\n".join(lines)
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 import yaml
+from telegram.constants import MessageLimit
 from telegram.ext import Application
 
 from bot.cli import main as faqbot_main
@@ -43,6 +44,7 @@ from tests.auxil.admin_scenarios import (
     entry_block,
     entry_start,
     line_of,
+    many_new_entries,
     replace_once,
     reported_problems,
     revise_answer,
@@ -211,6 +213,30 @@ async def test_admin_edits_an_answer_adds_an_entry_and_reload_puts_them_live(
         [new] = await ask(fake, NEW_ENTRY_QUESTIONS[language][0])
         assert visible(new).startswith(title_of(engine, NEW_ENTRY_ID, language))
         assert marker in visible(new)
+    assert fake.errors() == []
+
+
+async def test_adding_150_entries_gets_a_reload_reply_that_fits_one_message(
+    admin_bot, fake, knowledge_copy
+):
+    engine = engine_of(admin_bot)
+    before = engine.knowledge
+    added, ids = many_new_entries(150)
+    knowledge_copy.write_text(knowledge_copy.read_text(encoding="utf-8") + added, encoding="utf-8")
+
+    [reply] = await admin_says(fake, "/reload")
+
+    heading, added_line = visible(reply).splitlines()
+    assert heading == reload_ok_line(
+        engine, len(before.entries) + len(ids), before.question_count + 2 * len(ids)
+    )
+    listed = re.fullmatch(r"\+ (.+) … \+(\d+)", added_line)
+    assert listed, added_line
+    shown = listed.group(1).split(", ")
+    assert shown == sorted(ids)[: len(shown)]
+    assert len(shown) + int(listed.group(2)) == len(ids)
+    assert len(visible(reply)) <= MessageLimit.MAX_TEXT_LENGTH
+    assert engine.knowledge.entry(ids[-1]) is not None
     assert fake.errors() == []
 
 
@@ -607,6 +633,30 @@ async def test_a_readers_five_down_votes_count_once_and_a_forged_vote_marks_no_o
     [review] = await admin_says(fake, "/review")
     assert visible(review).startswith(review_heading_start(engine, number=1, total=1))
     assert quoted_question(review) == normalise_for_log(voter_question)
+    assert fake.errors() == []
+
+
+async def test_stats_list_the_ten_most_voted_entries_and_count_the_rest(admin_bot, fake):
+    engine = engine_of(admin_bot)
+    picks = one_message_questions(engine, 12)
+    for _, question in picks:
+        [reply] = await ask(fake, question)
+        await press(fake, button(reply, "👎")["callback_data"], reply.result)
+    # Someone else likes the last one: with two votes, it comes first.
+    most_voted, question = picks[-1]
+    [reply] = await ask(fake, question, user_id=OTHER_USER)
+    await press(fake, button(reply, "👍")["callback_data"], reply.result, user_id=OTHER_USER)
+
+    [stats] = await admin_says(fake, "/stats")
+
+    lines = visible(stats).splitlines()
+    listed = lines[lines.index(engine.text("stats_feedback", "en")) + 1 :]
+    once = sorted(entry_id for entry_id, _ in picks[:-1])
+    assert listed == [
+        f"{most_voted}: 👍 1 👎 1",
+        *(f"{entry_id}: 👍 0 👎 1" for entry_id in once[:9]),
+        f"… +{len(once) - 9}",
+    ]
     assert fake.errors() == []
 
 

@@ -8,6 +8,7 @@ a test can say on which line a problem must be reported.
 
 from __future__ import annotations
 
+import random
 import re
 import shutil
 from dataclasses import dataclass
@@ -42,6 +43,45 @@ NEW_ENTRY = f"""
     related: [eclac]
     source: [1]
 """
+
+
+def many_new_entries(count: int) -> tuple[str, list[str]]:
+    """`count` entries to append to the file, each asked by a made-up word; and their ids.
+
+    The ids are as long as ids get in practice, so that a list of them can
+    overflow one message. Made-up words keep each question to its own entry.
+    """
+    rng = random.Random(count)
+    blocks, ids = [], []
+    for number in range(count):
+        word = "".join(
+            consonant + rng.choice("aeiou") for consonant in rng.choices("bcdfghjklmnpqrstvz", k=5)
+        )
+        entry_id = f"acronym-glossary-term-{number:03d}"
+        ids.append(entry_id)
+        blocks.append(
+            f"""
+  - id: {entry_id}
+    topic: general
+    title:
+      en: "The term {word}"
+      es: "El término {word}"
+    questions:
+      en:
+        - "{word}"
+      es:
+        - "{word}"
+    answer:
+      en: |
+        {word} is a term of the press release.
+      es: |
+        {word} es un término del comunicado.
+    related: []
+    source: [1]
+"""
+        )
+    return "".join(blocks), ids
+
 
 _PROBLEM = re.compile(r"^(?P<path>.+):(?P<line>\d+):(?P<column>\d+): (?P<message>.+)$")
 
