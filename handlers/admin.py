@@ -8,7 +8,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import InlineKeyboardMarkupLimit, MessageLimit
 from telegram.ext import ContextTypes
 
@@ -25,6 +25,9 @@ DAY = 86400.0
 MAX_ERRORS_SHOWN = 15
 # /stats lists the feedback of this many entries, the most voted first.
 MAX_FEEDBACK_SHOWN = 10
+# Review lists kept per admin, one per /review message, so that the buttons of
+# a few older messages still act on their own list; older ones expire.
+REVIEWS_KEPT = 5
 # Room left at the end of a cut list for "… +N".
 _MORE = len(" … +99999")
 
@@ -237,13 +240,18 @@ async def on_review(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     language = svc.language_for(update.effective_user)
     items = review_items(svc.storage, svc.engine, since=time.time() - 30 * DAY)
-    # Kept per admin, so that the buttons' small numbers can point into it.
-    context.user_data["review"] = items
     if not items:
         await update.effective_message.reply_text(escape(svc.engine.text("review_empty", language)))
         return
     text, keyboard = _review_message(svc, items, 0, language)
-    await update.effective_message.reply_text(text, reply_markup=keyboard)
+    sent = await update.effective_message.reply_text(text, reply_markup=keyboard)
+    # Kept per admin and per message, so that the buttons' small numbers point into
+    # the list that message shows, even after a newer /review.
+    if context.user_data is not None:
+        reviews: dict[int, list[ReviewItem]] = context.user_data.setdefault("reviews", {})
+        reviews[sent.message_id] = items
+        for old in list(reviews)[:-REVIEWS_KEPT]:
+            del reviews[old]
 
 
 async def on_review_button(
@@ -257,10 +265,15 @@ async def on_review_button(
     svc = services(context)
     language = svc.language_for(update.effective_user)
     text = svc.engine.text
-    items: list[ReviewItem] = (
-        context.user_data.get("review", []) if context.user_data is not None else []
-    )
-    if payload.item >= len(items) or query.message is None:
+    # A message Telegram no longer gives us (deleted, or older than 48 hours) comes
+    # with date 0 and nothing else; PTB parses it as a Message all the same, with
+    # is_accessible False. It cannot be edited: nothing is done for it, the file least of all.
+    if not isinstance(query.message, Message) or not query.message.is_accessible:
+        await query.answer(text("review_expired", language))
+        return
+    reviews = context.user_data.get("reviews", {}) if context.user_data is not None else {}
+    items: list[ReviewItem] = reviews.get(query.message.message_id, [])
+    if payload.item >= len(items):
         await query.answer(text("review_expired", language))
         return
     item = items[payload.item]

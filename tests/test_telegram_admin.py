@@ -755,6 +755,100 @@ async def test_review_adds_a_question_to_the_file_and_ignores_another(
     assert fake.errors() == []
 
 
+def add_button(call: Call) -> dict[str, Any]:
+    """The ➕ button of a /review message: add the question to the closest entry."""
+    [found] = [b for b in buttons(call) if b["text"].startswith("➕")]
+    return found
+
+
+async def test_each_review_messages_buttons_act_on_that_messages_own_list(
+    admin_bot, fake, knowledge_copy
+):
+    engine = engine_of(admin_bot)
+    text = engine.text
+    first_question, second_question = "whre is the meting", "wat forums"
+    for question in (first_question, second_question):
+        assert engine.ask(question).suggestions, question
+    await ask(fake, first_question)
+    [first_review] = await admin_says(fake, "/review")
+    assert quoted_question(first_review) == normalise_for_log(first_question)
+    # Later three people ask something else: the next /review starts with that.
+    for user in range(3):
+        await ask(fake, second_question, user_id=OTHER_USER + user)
+    [second_review] = await admin_says(fake, "/review")
+    assert quoted_question(second_review) == normalise_for_log(second_question)
+    original = knowledge_copy.read_text(encoding="utf-8")
+
+    add = add_button(first_review)
+    added = await press(
+        fake, add["callback_data"], first_review.result, replies=1, user_id=ADMIN_ID
+    )
+
+    assert added.notice == text("review_added", "en")
+    payload = callback_data.decode(add["callback_data"])
+    assert isinstance(payload, callback_data.Review)
+    written = knowledge_copy.read_text(encoding="utf-8")
+    new_lines = [line for line in written.splitlines() if line not in original.splitlines()]
+    assert [line.strip() for line in new_lines] == [f'- "{normalise_for_log(first_question)}"']
+    assert new_lines[0] in entry_block(written, payload.entry_id)
+
+    def first_review_done() -> bool:
+        message = current_message(fake, ADMIN_ID, first_review.result["message_id"])
+        return message["text"] == text("review_done", "en")
+
+    await wait_until(first_review_done, "the first review to be done", fake)
+    # Only the five latest lists are kept: an older message's buttons expire.
+    for _ in range(5):
+        await admin_says(fake, "/review")
+    ignore = button(second_review, text("review_ignore", "en"))
+    pressed = await press(fake, ignore["callback_data"], second_review.result, user_id=ADMIN_ID)
+    assert pressed.notice == text("review_expired", "en")
+    assert knowledge_copy.read_text(encoding="utf-8") == written
+    assert services_of(admin_bot).storage.reviewed() == {normalise_for_log(first_question)}
+    assert fake.errors() == []
+
+
+async def test_a_review_button_on_a_message_telegram_no_longer_shows_expires_and_writes_nothing(
+    admin_bot, fake, knowledge_copy
+):
+    engine = engine_of(admin_bot)
+    question, _ = unsure_question(engine)
+    await ask(fake, question)
+    [review] = await admin_says(fake, "/review")
+    original = knowledge_copy.read_text(encoding="utf-8")
+    edits = len(fake.calls_to("editMessageText"))
+
+    # Telegram sends a message it no longer gives the bot (deleted, older than 48 hours)
+    # as an InaccessibleMessage: the chat, the id and date 0, nothing else.
+    query_id = "inaccessible-review-press"
+    fake.push_update(
+        {
+            "callback_query": {
+                "id": query_id,
+                "from": {"id": ADMIN_ID, "is_bot": False, "first_name": "Admin"},
+                "message": {
+                    "chat": review.result["chat"],
+                    "message_id": review.result["message_id"],
+                    "date": 0,
+                },
+                "chat_instance": "42",
+                "data": add_button(review)["callback_data"],
+            }
+        }
+    )
+    [answer] = await fake.wait_for(
+        "answerCallbackQuery", lambda c: c.params.get("callback_query_id") == query_id
+    )
+    # The next message in the chat is answered, so the press was handled by then.
+    await admin_says(fake, "/stats")
+
+    assert answer.params.get("text") == engine.text("review_expired", "en")
+    assert knowledge_copy.read_text(encoding="utf-8") == original
+    assert len(fake.calls_to("editMessageText")) == edits
+    assert services_of(admin_bot).storage.reviewed() == set()
+    assert fake.errors() == []
+
+
 # ------------------------------------------------------- 8. storage and restarts
 
 
