@@ -57,10 +57,10 @@ class ReviewItem:
     text: str  # the group's most asked wording, normalised as logged
     language: str
     count: int
-    reason: str  # "unanswered" | "down-voted" | "unanswered, chosen: <entry>"
+    reason: str  # "unanswered" | "down-voted": a code, each interface words it
     closest_id: str | None
     score: float
-    chosen_id: str | None
+    chosen_id: str | None  # the entry users picked from "did you mean", if any
     question_ids: tuple[int, ...]
 
 
@@ -159,17 +159,11 @@ def _item(group: _Group, engine: Engine, choices: dict[int, str]) -> ReviewItem:
         chosen_id = Counter(dict(sorted(chosen.items()))).most_common(1)[0][0]
         if chosen_id != closest_id:
             closest_id, score = chosen_id, _score_of(answer, chosen_id)
-    if group.down_voted:
-        reason = "down-voted"
-    elif chosen_id is not None:
-        reason = f"unanswered, chosen: {chosen_id}"
-    else:
-        reason = "unanswered"
     return ReviewItem(
         text=group.text,
         language=group.language,
         count=len(group.ids),
-        reason=reason,
+        reason="down-voted" if group.down_voted else "unanswered",
         closest_id=closest_id,
         score=round(score, 1),
         chosen_id=chosen_id,

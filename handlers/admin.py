@@ -194,7 +194,7 @@ def _review_message(
     text = svc.engine.text
     closest = svc.engine.knowledge.entry(item.closest_id) if item.closest_id else None
     heading = text("review_heading", language).format(
-        number=index + 1, total=len(items), count=item.count, reason=item.reason
+        number=index + 1, total=len(items), count=item.count, reason=_reason(svc, item, language)
     )
     lines = [f"<b>{escape(heading)}</b>", f"“{escape(item.text)}”"]
     rows = []
@@ -220,6 +220,16 @@ def _review_message(
         ]
     )
     return "\n".join(lines), InlineKeyboardMarkup(rows)
+
+
+def _reason(svc: Services, item: ReviewItem, language: Language) -> str:
+    """Why the item is under review, in the admin's language."""
+    text = svc.engine.text
+    if item.reason == "down-voted":
+        return text("review_reason_down_voted", language)
+    if item.chosen_id is not None:
+        return text("review_reason_chosen", language).format(entry=item.chosen_id)
+    return text("review_reason_unanswered", language)
 
 
 def _mark_group_reviewed(svc: Services, item: ReviewItem, action: str) -> None:

@@ -68,6 +68,9 @@ TEXT_KEYS = (
     "review_not_added",
     "review_expired",
     "review_done",
+    "review_reason_unanswered",
+    "review_reason_down_voted",
+    "review_reason_chosen",
     "stats_questions",
     "stats_period",
     "stats_day",
@@ -91,6 +94,7 @@ TEXT_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "reload_ok": frozenset({"entries", "questions"}),
     "review_heading": frozenset({"number", "total", "count", "reason"}),
     "review_closest": frozenset({"entry", "score"}),
+    "review_reason_chosen": frozenset({"entry"}),
     "stats_period": frozenset({"period", "asked", "answered", "rate"}),
 }
 

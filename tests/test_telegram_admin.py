@@ -629,9 +629,13 @@ async def test_a_readers_five_down_votes_count_once_and_a_forged_vote_marks_no_o
         f"{their_vote.entry_id}: 👍 0 👎 1",  # the vote on the entry still counts
         "recommendations: 👍 0 👎 1",
     ]
-    # Only the voter's own question is under review, not the one named in the forgery.
-    [review] = await admin_says(fake, "/review")
-    assert visible(review).startswith(review_heading_start(engine, number=1, total=1))
+    # Only the voter's own question is under review, not the one named in the forgery;
+    # the reason is worded in the admin's language, like the rest of the sentence.
+    [review] = await ask(fake, "/review", user_id=ADMIN_ID, language_code="es")
+    heading = engine.text("review_heading", "es").format(
+        number=1, total=1, count=1, reason=engine.text("review_reason_down_voted", "es")
+    )
+    assert visible(review).splitlines()[0] == heading
     assert quoted_question(review) == normalise_for_log(voter_question)
     assert fake.errors() == []
 
@@ -696,9 +700,8 @@ async def test_review_adds_a_question_to_the_file_and_ignores_another(
 
     text = engine.text
     shown = visible(review)
-    heading = text("review_heading", "en").format(
-        number=1, total=3, count=2, reason=f"unanswered, chosen: {entry_id}"
-    )
+    reason = text("review_reason_chosen", "en").format(entry=entry_id)
+    heading = text("review_heading", "en").format(number=1, total=3, count=2, reason=reason)
     assert shown.splitlines()[0] == heading
     wording = normalise_for_log(question)
     assert quoted_question(shown) == wording
