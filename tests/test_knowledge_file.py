@@ -353,3 +353,52 @@ def test_problem_reads_path_line_column_message_like_a_compiler_error(tmp_path):
     assert str(problem) == f"{broken}:{line}:{column}: {problem.message}"
     assert re.fullmatch(rf"{re.escape(str(broken))}:\d+:\d+: \S.*", str(problem))
     assert str(Problem(str(Path("a/b.yaml")), 12, 5, "boom")) == "a/b.yaml:12:5: boom"
+
+
+# Telegram's limits and the commands' entries ------------------------------------------
+
+
+def longer_than_allowed(length: int) -> str:
+    """A sentence of exactly `length` characters, with no blank to strip at either end."""
+    text = ("Start here and see every topic I know, " * 20)[: length - 1] + "."
+    assert len(text) == length and text == text.strip()
+    return text
+
+
+@pytest.mark.parametrize(
+    ("key", "length", "limit"),
+    [("cmd_start", 257, 256), ("bot_short_description", 121, 120)],
+    ids=["command-description", "short-description"],
+)
+def test_curator_writes_a_menu_text_longer_than_telegram_accepts(key, length, limit):
+    """Telegram refuses it at start-up (setMyCommands, setMyShortDescription): refuse it here."""
+    original = bundled_text()
+    english = original.index("    en: ", original.index(f"\n  {key}:\n"))
+    end_of_line = original.index("\n", english)
+    value = f'"{longer_than_allowed(length)}"'
+    text = original[:english] + f"    en: {value}" + original[end_of_line:]
+
+    parsed = parse_knowledge(text, PATH)
+
+    assert parsed.knowledge is None
+    [problem] = parsed.problems
+    assert where(problem) == position_of(text, value)
+    assert f"texts.{key} (English)" in problem.message
+    assert f"{length} characters long; at most {limit}" in problem.message
+
+
+def test_curator_who_removes_the_entry_a_command_opens_is_told_which_command_needs_it():
+    data = yaml.safe_load(bundled_text())
+    data["entries"] = [entry for entry in data["entries"] if entry["id"] != "forums"]
+    for entry in data["entries"]:
+        entry["related"] = [other for other in entry.get("related", []) if other != "forums"]
+    assert data["topics"]["forums"]["entry"] == "forums"
+    data["topics"]["forums"]["entry"] = "forums-achievements"
+    text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+
+    parsed = parse_knowledge(text, PATH)
+
+    assert parsed.knowledge is None
+    [problem] = parsed.problems
+    assert "/forums" in problem.message
+    assert "'forums'" in problem.message

@@ -10,6 +10,7 @@ with `fake.errors() == []`: no call that Telegram would have refused.
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
@@ -38,7 +39,13 @@ from tests.auxil.conversation import (
     visible,
     wait_until,
 )
-from tests.auxil.fake_bot_api import BOT_USERNAME, DEFAULT_USER_ID, Call
+from tests.auxil.fake_bot_api import (
+    BOT_USERNAME,
+    DEFAULT_USER_ID,
+    Call,
+    FakeBotAPI,
+    detect_entities,
+)
 from tests.auxil.telegram_html import validate_html
 
 # Candidates for a "did you mean" round trip; the engine says which one is unsure.
@@ -425,6 +432,51 @@ async def test_empty_inline_query_offers_the_topics(running_bot, engine):
     assert fake.errors() == []
 
 
+def inline_answer(fake: FakeBotAPI, query_id: str) -> Any:
+    return fake.wait_for("answerInlineQuery", lambda c: c.params.get("inline_query_id") == query_id)
+
+
+async def test_inline_results_are_personal_since_they_follow_the_readers_language(
+    running_bot, engine
+):
+    """Telegram must not hand one reader's Spanish results to another who typed the same."""
+    _, fake = running_bot
+    for user_id, language in ((1401, "en"), (1402, "es")):
+        [call] = await inline_answer(fake, fake.inline_query("", user_id, language_code=language))
+
+        assert call.params["is_personal"] == "true"
+        first = call.params["results"][0]
+        assert first["title"] == title_of(engine, first["id"], language)
+    assert fake.errors() == []
+
+
+async def test_inline_query_that_matches_nothing_offers_a_button_to_ask_in_private(
+    running_bot, engine
+):
+    _, fake = running_bot
+    question = "zzzz qqqq"
+    assert engine.ask(question).kind is Kind.FALLBACK
+
+    [call] = await inline_answer(fake, fake.inline_query(question))
+
+    assert call.params["results"] == []
+    assert call.params["is_personal"] == "true"
+    assert call.params["button"] == {
+        "text": engine.text("inline_hint", "en"),
+        "start_parameter": "help",
+    }
+    assert fake.errors() == []
+
+
+async def test_the_inline_hint_buttons_start_link_opens_the_help(running_bot, engine):
+    _, fake = running_bot
+    [reply] = await ask(fake, "/start help")
+
+    assert engine.text("help", "en").splitlines()[0] in visible(reply)
+    assert engine.text("greeting", "en").splitlines()[0] not in visible(reply)
+    assert fake.errors() == []
+
+
 # ------------------------------------------------------------------------- groups
 
 
@@ -528,4 +580,96 @@ async def test_an_answer_longer_than_one_message_is_split(fake, make_config, tmp
     assert all(keyboard(part) == [] for part in parts[:-1])
     assert visible(parts[0]).startswith(answer.title)
     assert squash(answer.text) in squash(" ".join(visible(part) for part in parts))
+    assert fake.errors() == []
+
+
+# ------------------------------------------------- edits and texts sent through the bot
+
+
+async def test_editing_a_message_into_a_command_gets_no_reply(running_bot):
+    """Commands answer new messages only: an edit must not run /contact (or /reload) again."""
+    _, fake = running_bot
+    user_id = 1201
+    question = fake.message("hello", user_id=user_id)
+    await reply_to(fake, question)
+    since = len(fake.calls)
+    edited = {
+        **question["message"],
+        "text": "/contact",
+        "entities": detect_entities("/contact"),
+        "edit_date": int(time.time()),
+    }
+
+    fake.push_update({"edited_message": edited})
+    await reply_to(fake, fake.message("hello again", user_id=user_id))
+
+    # One chat's updates are handled in order: the edit was handled before "hello again",
+    # and the one message sent since is the reply to that (no contact card, no text).
+    assert [c.method for c in sends(fake, user_id, since)] == ["sendMessage"]
+    assert fake.errors() == []
+
+
+async def test_an_answer_put_into_the_bots_chat_by_inline_mode_gets_no_reply(running_bot, engine):
+    """Picking one of the bot's inline results in its own chat sends a message `via_bot`."""
+    _, fake = running_bot
+    user_id = 1301
+    greeting = fake.message("hello", user_id=user_id)
+    [greeted] = await reply_to(fake, greeting)
+    answer = engine.open("recommendations", "en")
+    assert answer is not None and answer.title
+    via_bot = fake.push_update(
+        {
+            "message": {
+                "message_id": greeted.result["message_id"] + 1,
+                "from": greeting["message"]["from"],
+                "chat": greeting["message"]["chat"],
+                "date": int(time.time()),
+                "text": f"{answer.title}\n\n{answer.text}",
+                "via_bot": fake.bot_user,
+            }
+        }
+    )
+    sentinel = fake.message("What does ECLAC recommend?", user_id=user_id)
+
+    [reply] = await silence_then_reply(fake, [via_bot], sentinel)
+
+    assert visible(reply).startswith(answer.title)
+    assert fake.errors() == []
+
+
+# ---------------------------------------------------- the bot's own texts, escaped
+
+# Knowledge base text that is not HTML: Telegram would refuse it unescaped.
+NOT_HTML = "<en|es> & more"
+
+
+def knowledge_with_texts(tmp_path: Path, texts: dict[str, dict[str, str]]) -> Path:
+    """A copy of the bundled knowledge base with some of the bot's own texts replaced."""
+    data = yaml.safe_load(bundled_path().read_text(encoding="utf-8"))
+    data["texts"].update(texts)
+    path = tmp_path / "texts.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+async def test_the_bots_own_texts_with_markup_characters_reach_the_reader_as_written(
+    fake, make_config, tmp_path
+):
+    path = knowledge_with_texts(
+        tmp_path,
+        {
+            "language_usage": {
+                "en": f"Type /language {NOT_HTML}",
+                "es": f"Escribe /language {NOT_HTML}",
+            },
+            "non_text": {"en": f"Text only: {NOT_HTML}", "es": f"Solo texto: {NOT_HTML}"},
+        },
+    )
+    config = make_config(tmp_path, fake, knowledge={"path": str(path)})
+    async with running(config, fake):
+        [usage] = await ask(fake, "/language xx")
+        [hint] = await reply_to(fake, fake.sticker())
+
+    assert visible(usage) == f"Type /language {NOT_HTML}"
+    assert visible(hint) == f"Text only: {NOT_HTML}"
     assert fake.errors() == []

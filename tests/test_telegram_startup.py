@@ -13,7 +13,14 @@ import signal
 from handlers.menus import ADMIN_COMMANDS, PUBLIC_COMMANDS
 from knowledge.check import check_file
 from knowledge.loader import bundled_path
-from tests.auxil.bot_process import PROCESS_TIMEOUT, finished, spawn_faqbot, write_config
+from tests.auxil.bot_process import (
+    PROCESS_TIMEOUT,
+    finished,
+    spawn_faqbot,
+    start_faqbot,
+    stop,
+    write_config,
+)
 from tests.auxil.conversation import ADMIN_ID, ask, engine_of, reply_to, running, visible
 from tests.auxil.fake_bot_api import BOT_USERNAME, FakeBotAPI
 
@@ -159,4 +166,22 @@ async def test_run_starts_answers_and_stops_on_sigterm(fake: FakeBotAPI, tmp_pat
     assert "Traceback" not in output
     assert fake.token not in output
     assert fake.token.split(":", 1)[1] not in output
+    assert fake.errors() == []
+
+
+async def test_run_asks_telegram_only_for_the_updates_it_handles(fake: FakeBotAPI, tmp_path):
+    """No edited messages, member or reaction updates: Telegram need not even send them."""
+    bot = await start_faqbot(write_config(tmp_path, fake))
+    try:
+        await bot.wait_for_line(lambda line: f"@{BOT_USERNAME}" in line)
+        [reply] = await reply_to(fake, fake.message("What does ECLAC recommend?"), timeout=10)
+        assert visible(reply)
+    finally:
+        code, output = await stop(bot.process)
+
+    polls = fake.calls_to("getUpdates")
+    assert polls
+    wanted = ["callback_query", "inline_query", "message"]
+    assert [sorted(c.params.get("allowed_updates") or []) for c in polls] == [wanted] * len(polls)
+    assert code == 0, output
     assert fake.errors() == []
