@@ -36,6 +36,8 @@ from knowledge.schema import (
 MAX_FILE_BYTES = 2 * 1024 * 1024
 ENTRY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 MAX_TITLE_CHARS = 60
+# Flow brackets nested deeper than this are refused before parsing.
+MAX_NESTING = 100
 _PLAIN_TAGS = frozenset(
     f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "seq", "map")
 )
@@ -343,12 +345,42 @@ def _refuse_unsafe_yaml(text: str, path: str) -> list[Problem]:
     return problems
 
 
+def _too_deep(text: str) -> tuple[int, int] | None:
+    """Where flow brackets nest past MAX_NESTING, found by counting characters.
+
+    PyYAML takes seconds to reject a small file of thousands of nested
+    brackets; a knowledge base never needs more than a few levels, so such a
+    file is refused before the parser sees it. Brackets inside quoted text
+    count too, which can only make this stricter than it needs to be.
+    """
+    if text.count("[") + text.count("{") <= MAX_NESTING:
+        return None
+    depth = 0
+    line, column = 1, 0
+    for char in text:
+        column += 1
+        if char == "\n":
+            line, column = line + 1, 0
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                return line, column
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+    return None
+
+
 def parse_knowledge(text: str, path: str = "<knowledge>") -> Parsed:
     """Check a knowledge base's text against the schema and build it."""
     empty = SourceMap()
     if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
         limit = MAX_FILE_BYTES // (1024 * 1024)
         return Parsed(None, (Problem(path, 1, 1, f"the file is larger than {limit} MiB"),), empty)
+    deep = _too_deep(text)
+    if deep is not None:
+        line, column = deep
+        message = f"the file is nested too deeply (more than {MAX_NESTING} levels)"
+        return Parsed(None, (Problem(path, line, column, message),), empty)
     try:
         unsafe = _refuse_unsafe_yaml(text, path)
         if unsafe:
