@@ -245,7 +245,7 @@ async def _watch_knowledge(application: Application, interval: float) -> None:
         if current is not None and current != seen:
             seen = current
             try:
-                await admin.reload_now(svc)
+                await admin.reload_now(svc, application.bot)
             except Exception:  # keep watching: the next edit may fix it
                 log.exception("reloading the changed knowledge base failed")
 
@@ -279,7 +279,9 @@ def build_application(config: Config, svc: Services) -> Application:
         )
         loop = asyncio.get_running_loop()
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(admin.reload_now(svc)))
+            loop.add_signal_handler(
+                signal.SIGHUP, lambda: loop.create_task(admin.reload_now(svc, application.bot))
+            )
         tasks = [asyncio.create_task(_prune_daily(svc))]
         if config.knowledge.watch:
             tasks.append(

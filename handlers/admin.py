@@ -8,12 +8,14 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import InlineKeyboardMarkupLimit, MessageLimit
+from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.reporting import ReviewItem, review_items
 from handlers import callback_data
+from handlers.menus import publish_menus
 from handlers.render import escape
 from handlers.services import Services, services
 from knowledge.editing import add_question
@@ -109,8 +111,12 @@ def describe_reload(outcome: ReloadOutcome, svc: Services, language: Language) -
     return "\n".join(lines)
 
 
-async def reload_now(svc: Services) -> ReloadOutcome:
-    """Check and swap in a thread: the event loop keeps answering meanwhile."""
+async def reload_now(svc: Services, bot: Bot) -> ReloadOutcome:
+    """Check and swap in a thread: the event loop keeps answering meanwhile.
+
+    The menus and descriptions are published again after a reload, since
+    their texts live in the knowledge base too.
+    """
     outcome = await asyncio.to_thread(svc.reloader.reload)
     if outcome.ok:
         log.info(
@@ -121,6 +127,10 @@ async def reload_now(svc: Services) -> ReloadOutcome:
             len(outcome.removed),
             len(outcome.changed),
         )
+        try:
+            await publish_menus(bot, svc)
+        except TelegramError as error:  # the answers are live; the menus can wait
+            log.warning("the reloaded menus could not be published: %s", error)
     else:
         log.warning(
             "knowledge base NOT reloaded, %d problem(s); the old one stays live",
@@ -134,7 +144,7 @@ async def on_reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if await _refuse_unless_admin(update, context) or update.effective_message is None:
         return
     svc = services(context)
-    outcome = await reload_now(svc)
+    outcome = await reload_now(svc, context.bot)
     language = svc.language_for(update.effective_user)
     await update.effective_message.reply_text(describe_reload(outcome, svc, language))
 
@@ -311,7 +321,7 @@ async def on_review_button(
             await query.answer(text("review_not_added", language))
             await query.message.reply_text("\n".join(problem_lines(problems)))
             return
-        outcome = await reload_now(svc)
+        outcome = await reload_now(svc, context.bot)
         _mark_group_reviewed(svc, item, f"add:{payload.entry_id}")
         await query.answer(text("review_added", language))
         await query.message.reply_text(describe_reload(outcome, svc, language))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.ext import ContextTypes
 
 from handlers import callback_data
@@ -27,8 +27,9 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if isinstance(payload, callback_data.Review):
         await on_review_button(update, context, payload)
         return
-    if payload is None or message is None or not hasattr(message, "reply_text"):
-        # Forged, stale, or from a message Telegram no longer gives us.
+    if payload is None or not isinstance(message, Message) or not message.is_accessible:
+        # Forged, stale, or from a message Telegram no longer gives us (PTB still
+        # builds a Message for those, with date 0).
         await query.answer(svc.engine.text("button_expired", language))
         return
     opened = svc.engine.open(payload.entry_id, payload.language)

@@ -216,6 +216,32 @@ async def test_admin_edits_an_answer_adds_an_entry_and_reload_puts_them_live(
     assert fake.errors() == []
 
 
+async def test_admin_rewords_a_menu_text_and_reload_publishes_the_new_menu(
+    admin_bot, fake, knowledge_copy
+):
+    text = knowledge_copy.read_text(encoding="utf-8")
+    old = 'en: "Press contact for interviews"'
+    assert old in text  # the English description of /contact in the bundled file
+    knowledge_copy.write_text(
+        text.replace(old, 'en: "Phones and e-mail of the press office"'), encoding="utf-8"
+    )
+    published_before = len(fake.calls_to("setMyCommands"))
+
+    await admin_says(fake, "/reload")
+
+    def contact_description(call: Call) -> str | None:
+        found = [c["description"] for c in call.params["commands"] if c["command"] == "contact"]
+        return found[0] if found else None
+
+    def republished() -> list[Call]:
+        later = fake.calls_to("setMyCommands")[published_before:]
+        return [c for c in later if "scope" not in c.params and "language_code" not in c.params]
+
+    [public_en] = await wait_until(republished, "the English menu published again", fake)
+    assert contact_description(public_en) == "Phones and e-mail of the press office"
+    assert fake.errors() == []
+
+
 async def test_adding_150_entries_gets_a_reload_reply_that_fits_one_message(
     admin_bot, fake, knowledge_copy
 ):
