@@ -117,6 +117,10 @@ class Storage:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
             self._salt = self._meta("salt") or self._new_salt()
+            # Every message needs the sender's hash and language choice: both are
+            # kept in memory, for a bounded number of recent users.
+            self._hashes: dict[int, str] = {}
+            self._languages: dict[str, str | None] = {}
             # Take the write lock once: in WAL mode a database that another program
             # holds locked still reads fine, and would only fail on the first question.
             self._db.execute("BEGIN IMMEDIATE")
@@ -163,7 +167,11 @@ class Storage:
         return self._meta("salt") or salt
 
     def user_hash(self, user_id: int) -> str:
-        return hashlib.sha256(f"{self._salt}:{user_id}".encode()).hexdigest()[:32]
+        known = self._hashes.get(user_id)
+        if known is None:
+            known = hashlib.sha256(f"{self._salt}:{user_id}".encode()).hexdigest()[:32]
+            _remember(self._hashes, user_id, known)
+        return known
 
     def close(self) -> None:
         self._db.close()
@@ -239,11 +247,13 @@ class Storage:
         )
 
     def set_language(self, user_id: int, language: str) -> None:
+        user_hash = self.user_hash(user_id)
         self._db.execute(
             "INSERT INTO preferences (user_hash, language) VALUES (?, ?) "
             "ON CONFLICT (user_hash) DO UPDATE SET language = excluded.language",
-            (self.user_hash(user_id), language),
+            (user_hash, language),
         )
+        _remember(self._languages, user_hash, language)
 
     def mark_reviewed(self, normalised: str, action: str, at: float | None = None) -> None:
         self._db.execute(
@@ -267,10 +277,15 @@ class Storage:
     # Reads ------------------------------------------------------------------
 
     def language(self, user_id: int) -> str | None:
+        user_hash = self.user_hash(user_id)
+        if user_hash in self._languages:
+            return self._languages[user_hash]
         row = self._db.execute(
-            "SELECT language FROM preferences WHERE user_hash = ?", (self.user_hash(user_id),)
+            "SELECT language FROM preferences WHERE user_hash = ?", (user_hash,)
         ).fetchone()
-        return row[0] if row else None
+        language = row[0] if row else None
+        _remember(self._languages, user_hash, language)
+        return language
 
     def question(self, question_id: int) -> LoggedQuestion | None:
         row = self._db.execute(
@@ -318,6 +333,17 @@ class Storage:
 
     def reviewed(self) -> set[str]:
         return {row[0] for row in self._db.execute("SELECT normalised FROM reviewed")}
+
+
+# How many recent users' hashes and language choices are kept in memory.
+REMEMBERED_USERS = 10_000
+
+
+def _remember(cache: dict, key: object, value: object) -> None:
+    """Store in a bounded cache: when full, start afresh (cheap, and memory stays flat)."""
+    if len(cache) >= REMEMBERED_USERS:
+        cache.clear()
+    cache[key] = value
 
 
 def _explain(path: Path, error: sqlite3.DatabaseError) -> str:
