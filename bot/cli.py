@@ -24,7 +24,8 @@ class CommandError(Exception):
     """A reason the command cannot run, printed as one line."""
 
 
-def _engine(config: Config) -> Engine:
+def load_engine(config: Config) -> Engine:
+    """The configured knowledge base, checked; problems that still let it load are warnings."""
     result = check_file(config.knowledge.path)
     if result.loaded is None:
         details = "\n".join(str(problem) for problem in result.problems)
@@ -35,7 +36,7 @@ def _engine(config: Config) -> Engine:
 
 
 def cmd_ask(args: argparse.Namespace, config: Config) -> int:
-    engine = _engine(config)
+    engine = load_engine(config)
     from_stdin = args.question is None
     questions = (line.rstrip("\n") for line in sys.stdin) if from_stdin else [args.question]
     for question in questions:
@@ -54,7 +55,7 @@ def cmd_ask(args: argparse.Namespace, config: Config) -> int:
 def cmd_chat(args: argparse.Namespace, config: Config) -> int:
     from bot.terminal import run_chat
 
-    engine = _engine(config)
+    engine = load_engine(config)
     interactive = sys.stdin.isatty()
 
     def read() -> str | None:
@@ -87,7 +88,7 @@ def cmd_check(args: argparse.Namespace, config: Config) -> int:
 def cmd_eval(args: argparse.Namespace, config: Config) -> int:
     from knowledge.evaluation import LabelError, evaluate, format_report, read_labelled
 
-    engine = _engine(config)
+    engine = load_engine(config)
     try:
         items = read_labelled(args.file, (e.id for e in engine.knowledge.entries))
     except (OSError, LabelError) as error:
@@ -116,7 +117,13 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
 def cmd_report(args: argparse.Namespace, config: Config) -> int:
     from bot.reporting import print_report
 
-    return print_report(config, since_days=args.since, output=args.format, suggest=args.suggest)
+    return print_report(
+        config,
+        load_engine(config),
+        since_days=args.since,
+        output=args.format,
+        suggest=args.suggest,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -28,7 +28,6 @@ from rapidfuzz import fuzz, process
 from bot.config import Config
 from bot.storage import DAY, LoggedQuestion, Storage, StorageError
 from knowledge.answer import Answer, Kind
-from knowledge.check import check_file
 from knowledge.editing import yaml_quoted
 from knowledge.engine import Engine
 
@@ -193,7 +192,9 @@ def _score_of(answer: Answer, entry_id: str) -> float:
 # faqbot report ------------------------------------------------------------
 
 
-def print_report(config: Config, since_days: int, output: str, suggest: bool) -> int:
+def print_report(
+    config: Config, engine: Engine, since_days: int, output: str, suggest: bool
+) -> int:
     """`faqbot report`: the review items as a table or CSV, optionally as YAML to paste."""
     if since_days < 1:
         print("faqbot: --since must be at least 1 day", file=sys.stderr)
@@ -212,9 +213,6 @@ def print_report(config: Config, since_days: int, output: str, suggest: bool) ->
         print(f"faqbot: {error}", file=sys.stderr)
         return 2
     try:
-        engine = _load_engine(config)
-        if engine is None:
-            return 2
         items = review_items(storage, engine, time.time() - since_days * DAY, REPORT_LIMIT)
     finally:
         storage.close()
@@ -229,19 +227,6 @@ def print_report(config: Config, since_days: int, output: str, suggest: bool) ->
         print()
         _print_suggestions(items)
     return 0
-
-
-def _load_engine(config: Config) -> Engine | None:
-    """The engine as `faqbot ask` builds it; None (problems on stderr) if the file does not load."""
-    result = check_file(config.knowledge.path)
-    if result.loaded is None:
-        print("faqbot: the knowledge base does not load:", file=sys.stderr)
-        for problem in result.problems:
-            print(problem, file=sys.stderr)
-        return None
-    for problem in result.problems:
-        print(f"warning: {problem}", file=sys.stderr)
-    return Engine(result.loaded, config.matching)
 
 
 def _print_table(items: list[ReviewItem]) -> None:
