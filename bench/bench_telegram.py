@@ -15,8 +15,10 @@ the fake and the bot each have one. Three bots are measured in turn:
 - echo: the smallest python-telegram-bot bot, an Application with one
   MessageHandler replying a fixed text, PTB's defaults (updates one at a
   time, no rate limiter): the framework's own limit on this machine;
-- echo, concurrent: the same with faqbot's default `concurrent_updates`,
-  to tell the cost of concurrency from the cost of faqbot's own work.
+- echo, like faqbot: the same bot on faqbot's HTTP client
+  (bot/aiohttp_request.py) with faqbot's default `concurrent_updates`, so
+  that the two differ only in what faqbot does with an update: matching,
+  rendering, buttons, the question log, the rate limiter.
 
 For each: updates per second over a burst (all updates queued at once, from
 many users), the reply latency (update pushed into the fake -> the matching
@@ -34,8 +36,8 @@ Last, faqbot runs once more under cProfile (from its first poll to its
 stop: start-up left out) over a burst, and the profile says where the time
 goes: the top functions of our modules (bot/, handlers/, knowledge/) by
 cumulative time, and the share of own time spent in our code,
-python-telegram-bot, the HTTP client (httpx, httpcore, anyio,
-h11), asyncio, and the rest.
+python-telegram-bot, the HTTP client (aiohttp and its yarl, multidict),
+asyncio, and the rest.
 
 Every question asked is one whose answer is one message, so the n-th reply
 in a chat answers the n-th update of that chat (a chat's updates are handled
@@ -65,6 +67,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Runnable as `python bench/bench_telegram.py` from anywhere in the repository.
 sys.path.insert(0, str(ROOT))
 
+from bot.aiohttp_request import AiohttpRequest  # noqa: E402
 from bot.config import TelegramConfig  # noqa: E402
 from handlers.render import render  # noqa: E402
 from knowledge.answer import Kind  # noqa: E402
@@ -210,8 +213,8 @@ def profiled_faqbot_command(config: Path, output: Path) -> list[str]:
     return [sys.executable, here, "--profiled-faqbot", str(config), "--profile-output", str(output)]
 
 
-def echo_command(fake: FakeBotAPI, concurrent: bool) -> list[str]:
-    extra = ["--concurrent"] if concurrent else []
+def echo_command(fake: FakeBotAPI, like_faqbot: bool) -> list[str]:
+    extra = ["--like-faqbot"] if like_faqbot else []
     return [sys.executable, str(Path(__file__).resolve()), "--echo-bot", fake.base_url, *extra]
 
 
@@ -301,13 +304,14 @@ async def measure_remote(
 
 
 def print_runs(runs: list[Run]) -> None:
+    width = max(len(run.name) for run in runs)
     print(
-        f"{'bot':<22} {'updates/s':>9}  {'burst p50/p99 ms':>17}  "
+        f"{'bot':<{width}} {'updates/s':>9}  {'burst p50/p99 ms':>17}  "
         f"{f'{PACED_RATE:.0f}/s p50/p99 ms':>17}  {'RSS/peak MB':>11}  {'start-up s':>10}"
     )
     for run in runs:
         print(
-            f"{run.name:<22} {run.updates_per_second:>9.0f}  "
+            f"{run.name:<{width}} {run.updates_per_second:>9.0f}  "
             f"{run.burst_ms[0]:>8.0f}/{run.burst_ms[1]:<8.0f}  "
             f"{run.paced_ms[0]:>8.1f}/{run.paced_ms[1]:<8.1f}  "
             f"{run.rss_mb:>5.0f}/{run.peak_mb:<5.0f}  {run.startup_s:>10.2f}"
@@ -320,12 +324,10 @@ def _group(filename: str) -> str:
         return "faqbot (bot, handlers, knowledge)"
     for marker, group in (
         ("/telegram/", "python-telegram-bot"),
-        ("/httpx/", "HTTP client (httpx, httpcore, anyio, h11)"),
-        ("/httpcore/", "HTTP client (httpx, httpcore, anyio, h11)"),
-        ("/anyio/", "HTTP client (httpx, httpcore, anyio, h11)"),
-        ("/h11/", "HTTP client (httpx, httpcore, anyio, h11)"),
+        ("/aiohttp/", "HTTP client (aiohttp, yarl, multidict)"),
+        ("/yarl/", "HTTP client (aiohttp, yarl, multidict)"),
+        ("/multidict/", "HTTP client (aiohttp, yarl, multidict)"),
         ("/asyncio/", "asyncio"),
-        ("importlib", "imports (httpcore tries `import sniffio` per request)"),
         ("/rapidfuzz/", "rapidfuzz"),
         ("sqlite3", "sqlite3 (the question log)"),
         ("/json/", "json"),
@@ -395,7 +397,7 @@ async def bench(sizes: Sizes, quick: bool) -> int:
                 await measure("faqbot", fake, faqbot_command(config), users, sizes),
                 await measure("echo (PTB defaults)", fake, echo_command(fake, False), users, sizes),
                 await measure(
-                    f"echo ({CONCURRENT_UPDATES} concurrent)",
+                    f"echo (like faqbot: aiohttp, {CONCURRENT_UPDATES} at once)",
                     fake,
                     echo_command(fake, True),
                     users,
@@ -404,11 +406,11 @@ async def bench(sizes: Sizes, quick: bool) -> int:
             ]
             print_runs(runs)
             ratio = runs[0].updates_per_second / runs[1].updates_per_second
-            concurrent = runs[0].updates_per_second / runs[2].updates_per_second
+            like = runs[0].updates_per_second / runs[2].updates_per_second
             verdict = "PASS" if ratio >= TARGET_RATIO else "FAIL"
             print(
                 f"\nfaqbot/echo: {ratio:.2f} (target >= {TARGET_RATIO}: {verdict}); "
-                f"faqbot/echo with the same concurrency: {concurrent:.2f}"
+                f"faqbot/echo on the same HTTP client and concurrency: {like:.2f}"
             )
             print(f"faqbot start-up (process start to first getUpdates): {runs[0].startup_s:.2f} s")
             remote = [
@@ -428,7 +430,7 @@ async def bench(sizes: Sizes, quick: bool) -> int:
     return 0 if ratio >= TARGET_RATIO else 1
 
 
-def run_echo_bot(base_url: str, concurrent: bool) -> None:
+def run_echo_bot(base_url: str, like_faqbot: bool) -> None:
     """The reference: python-telegram-bot's smallest bot, replying a fixed text."""
     from telegram import Update
     from telegram.ext import Application, ContextTypes, MessageHandler, filters
@@ -438,8 +440,12 @@ def run_echo_bot(base_url: str, concurrent: bool) -> None:
             await update.effective_message.reply_text(ECHO_TEXT)
 
     builder = Application.builder().token(os.environ[TOKEN_ENV]).base_url(base_url)
-    if concurrent:
-        builder = builder.concurrent_updates(CONCURRENT_UPDATES)
+    if like_faqbot:
+        builder = (
+            builder.concurrent_updates(CONCURRENT_UPDATES)
+            .request(AiohttpRequest(CONCURRENT_UPDATES + 2))
+            .get_updates_request(AiohttpRequest())
+        )
     application = builder.build()
     application.add_handler(MessageHandler(filters.TEXT, echo))
     application.run_polling(allowed_updates=Update.ALL_TYPES)
@@ -471,12 +477,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="few updates: a smoke run")
     parser.add_argument("--echo-bot", metavar="BASE_URL", help=argparse.SUPPRESS)
-    parser.add_argument("--concurrent", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--like-faqbot", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--profiled-faqbot", metavar="CONFIG", help=argparse.SUPPRESS)
     parser.add_argument("--profile-output", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.echo_bot:
-        run_echo_bot(args.echo_bot, args.concurrent)
+        run_echo_bot(args.echo_bot, args.like_faqbot)
         return 0
     if args.profiled_faqbot:
         run_profiled_faqbot(args.profiled_faqbot, args.profile_output)

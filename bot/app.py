@@ -16,7 +16,7 @@ import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-import httpx
+import aiohttp
 from telegram import Bot, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, InvalidToken, NetworkError, TimedOut
@@ -33,6 +33,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.aiohttp_request import AiohttpRequest
 from bot.config import Config
 from bot.logs import TokenFilter, setup_logging
 from bot.storage import Storage, StorageError
@@ -110,7 +111,7 @@ def _not_carried_out(error: NetworkError) -> bool:
     if isinstance(error, BadRequest):  # a refusal; BadRequest subclasses NetworkError
         return False
     if isinstance(error, TimedOut):  # sent unless it timed out connecting or waiting for the pool
-        return isinstance(error.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout)
+        return isinstance(error.__cause__, aiohttp.ConnectionTimeoutError)
     return True
 
 
@@ -310,8 +311,8 @@ def build_application(config: Config, svc: Services) -> Application:
         )
         .concurrent_updates(PerChatUpdateProcessor(config.telegram.concurrent_updates))
         # One connection per update in flight, and a couple for replies to buttons.
-        .connection_pool_size(config.telegram.concurrent_updates + 2)
-        .pool_timeout(POOL_TIMEOUT)
+        .request(AiohttpRequest(config.telegram.concurrent_updates + 2, pool_timeout=POOL_TIMEOUT))
+        .get_updates_request(AiohttpRequest())
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )
@@ -353,7 +354,9 @@ async def _check_token(config: Config) -> None:
     """
     assert config.telegram.token is not None
     try:
-        async with Bot(config.telegram.token, base_url=config.telegram.base_url) as bot:
+        async with Bot(
+            config.telegram.token, base_url=config.telegram.base_url, request=AiohttpRequest()
+        ) as bot:
             await bot.get_me()
     except InvalidToken:
         raise StartError("Telegram rejected the token (check [telegram] token)") from None

@@ -444,7 +444,7 @@ async def test_inline_results_are_personal_since_they_follow_the_readers_languag
     for user_id, language in ((1401, "en"), (1402, "es")):
         [call] = await inline_answer(fake, fake.inline_query("", user_id, language_code=language))
 
-        assert call.params["is_personal"] == "true"
+        assert call.params["is_personal"] is True
         first = call.params["results"][0]
         assert first["title"] == title_of(engine, first["id"], language)
     assert fake.errors() == []
@@ -460,7 +460,7 @@ async def test_inline_query_that_matches_nothing_offers_a_button_to_ask_in_priva
     [call] = await inline_answer(fake, fake.inline_query(question))
 
     assert call.params["results"] == []
-    assert call.params["is_personal"] == "true"
+    assert call.params["is_personal"] is True
     assert call.params["button"] == {
         "text": engine.text("inline_hint", "en"),
         "start_parameter": "help",
