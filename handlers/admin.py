@@ -266,10 +266,13 @@ async def on_review(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     text, keyboard = _review_message(svc, items, 0, language)
     sent = await update.effective_message.reply_text(text, reply_markup=keyboard)
     # Kept per admin and per message, so that the buttons' small numbers point into
-    # the list that message shows, even after a newer /review.
+    # the list that message shows, even after a newer /review. Message ids count per
+    # chat, so an admin's /review in a group and in private can share one: key by both.
     if context.user_data is not None:
-        reviews: dict[int, list[ReviewItem]] = context.user_data.setdefault("reviews", {})
-        reviews[sent.message_id] = items
+        reviews: dict[tuple[int, int], list[ReviewItem]] = context.user_data.setdefault(
+            "reviews", {}
+        )
+        reviews[(sent.chat_id, sent.message_id)] = items
         for old in list(reviews)[:-REVIEWS_KEPT]:
             del reviews[old]
 
@@ -292,7 +295,7 @@ async def on_review_button(
         await query.answer(text("review_expired", language))
         return
     reviews = context.user_data.get("reviews", {}) if context.user_data is not None else {}
-    items: list[ReviewItem] = reviews.get(query.message.message_id, [])
+    items: list[ReviewItem] = reviews.get((query.message.chat_id, query.message.message_id), [])
     if payload.item >= len(items):
         await query.answer(text("review_expired", language))
         return

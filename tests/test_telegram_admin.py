@@ -66,12 +66,18 @@ from tests.auxil.conversation import (
     visible,
     wait_until,
 )
-from tests.auxil.fake_bot_api import BOT_USERNAME, DEFAULT_USER_ID, FakeBotAPI
+from tests.auxil.fake_bot_api import (
+    BOT_USERNAME,
+    DEFAULT_GROUP_ID,
+    DEFAULT_USER_ID,
+    FakeBotAPI,
+)
 
 # A mark put in front of an edited answer: no digits, so both languages still agree.
 MARKER = "REVISED"
 EVENT_QUESTION = "When is the ECLAC session?"
 OTHER_USER = 100_200_301
+GROUP_ID = DEFAULT_GROUP_ID
 # In scope but worded so that the bot is not sure; the engine says which one still is.
 UNSURE_CANDIDATES = (
     "how do I reach the press office",
@@ -834,6 +840,38 @@ async def test_each_review_messages_buttons_act_on_that_messages_own_list(
     assert pressed.notice == text("review_expired", "en")
     assert knowledge_copy.read_text(encoding="utf-8") == written
     assert services_of(admin_bot).storage.reviewed() == {normalise_for_log(first_question)}
+    assert fake.errors() == []
+
+
+async def test_an_admin_reviewing_in_a_group_and_in_private_keeps_both_lists_apart(
+    admin_bot, fake, knowledge_copy
+):
+    """Message ids count per chat: the group's review message may share the private one's id."""
+    engine = engine_of(admin_bot)
+    first_question, second_question = "whre is the meting", "wat forums"
+    await ask(fake, first_question)
+    [private_review] = await admin_says(fake, "/review")
+    assert quoted_question(private_review) == normalise_for_log(first_question)
+    for user in range(3):
+        await ask(fake, second_question, user_id=OTHER_USER + user)
+    # In a group, the admin's chatter (not for the bot) brings the message ids level.
+    target = int(private_review.result["message_id"])
+    next_id = 1
+    while next_id < target - 1:
+        chatter = fake.message("hi all", ADMIN_ID, GROUP_ID, first_name="Admin", chat_type="group")
+        next_id = int(chatter["message"]["message_id"]) + 1
+    [group_review] = await reply_to(
+        fake, fake.message("/review", ADMIN_ID, GROUP_ID, first_name="Admin", chat_type="group")
+    )
+    assert group_review.result["message_id"] == target, "the two review messages share an id"
+    assert quoted_question(group_review) == normalise_for_log(second_question)
+
+    ignore = button(private_review, engine.text("review_ignore", "en"))
+    pressed = await press(fake, ignore["callback_data"], private_review.result, user_id=ADMIN_ID)
+
+    assert pressed.notice == engine.text("review_ignored", "en")
+    reviewed = services_of(admin_bot).storage.reviewed()
+    assert reviewed == {normalise_for_log(first_question)}
     assert fake.errors() == []
 
 
