@@ -23,8 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+import ssl
 
 import aiohttp
+import certifi
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
@@ -33,6 +36,15 @@ DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_READ_TIMEOUT = 5.0
 DEFAULT_WRITE_TIMEOUT = 5.0
 DEFAULT_POOL_TIMEOUT = 1.0
+DEFAULT_MEDIA_WRITE_TIMEOUT = 20.0
+
+# The token travels in every Bot API URL (/bot<token>/method, /file/bot<token>/path),
+# and aiohttp quotes the URL in some of its errors.
+_TOKEN_IN_URL = re.compile(r"/bot[^/\s'\"]+")
+
+
+def _without_token(text: str) -> str:
+    return _TOKEN_IN_URL.sub("/bot<token>", text)
 
 
 # The type of python-telegram-bot's "argument not given" marker (its module is private).
@@ -62,6 +74,7 @@ class AiohttpRequest(BaseRequest):
         write_timeout: float | None = DEFAULT_WRITE_TIMEOUT,
         connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT,
         pool_timeout: float | None = DEFAULT_POOL_TIMEOUT,
+        media_write_timeout: float | None = DEFAULT_MEDIA_WRITE_TIMEOUT,
     ) -> None:
         if connection_pool_size < 1:
             raise ValueError("connection_pool_size must be at least 1")
@@ -70,6 +83,7 @@ class AiohttpRequest(BaseRequest):
         self._write_timeout = write_timeout
         self._connect_timeout = connect_timeout
         self._pool_timeout = pool_timeout
+        self._media_write_timeout = media_write_timeout
         self._session: aiohttp.ClientSession | None = None
         # Taken before a request and given back after its answer is read: a
         # request that cannot get one in `pool_timeout` was never sent.
@@ -83,8 +97,11 @@ class AiohttpRequest(BaseRequest):
         """Open the session; it must be made inside the running event loop."""
         if self._session is None or self._session.closed:
             self._slots = asyncio.Semaphore(self._pool_size)  # of this event loop
+            # Mozilla's certificates, as python-telegram-bot's httpx used: the
+            # bot does not depend on the host having a CA store installed.
+            certificates = ssl.create_default_context(cafile=certifi.where())
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._pool_size),
+                connector=aiohttp.TCPConnector(limit=self._pool_size, ssl=certificates),
                 headers={"User-Agent": self.USER_AGENT},
             )
 
@@ -93,9 +110,11 @@ class AiohttpRequest(BaseRequest):
             await self._session.close()
         self._session = None
 
-    def _timeout(self, read: object, write: object, connect: object) -> aiohttp.ClientTimeout:
+    def _timeout(
+        self, read: object, write: object, connect: object, uploading: bool
+    ) -> aiohttp.ClientTimeout:
         read_s = _seconds(read, self._read_timeout)
-        write_s = _seconds(write, self._write_timeout)
+        write_s = _seconds(write, self._media_write_timeout if uploading else self._write_timeout)
         connect_s = _seconds(connect, self._connect_timeout)
         # aiohttp has no write timeout: the three together bound the whole request.
         parts = (read_s, write_s, connect_s)
@@ -142,19 +161,24 @@ class AiohttpRequest(BaseRequest):
         elif request_data is not None:
             body = json.dumps(request_data.parameters).encode("ascii")
             headers["Content-Type"] = "application/json"
-        timeout = self._timeout(read_timeout, write_timeout, connect_timeout)
+        uploading = isinstance(body, aiohttp.FormData)
+        timeout = self._timeout(read_timeout, write_timeout, connect_timeout, uploading)
         await self._take_slot(pool_timeout)
         try:
+            # The Bot API never redirects; following one would turn a POST into a bare GET.
             async with self._session.request(
-                method, url, data=body, headers=headers, timeout=timeout
+                method, url, data=body, headers=headers, timeout=timeout, allow_redirects=False
             ) as response:
                 return response.status, await response.read()
         except aiohttp.ConnectionTimeoutError as error:
-            raise TimedOut("Timed out connecting: the request was not sent") from error
+            # Re-made without the URL aiohttp put in it; the type is what the retry logic reads.
+            cause = aiohttp.ConnectionTimeoutError(_without_token(str(error)))
+            raise TimedOut("Timed out connecting: the request was not sent") from cause
         except TimeoutError as error:  # reading the answer, or the whole request
             raise TimedOut from error
         except aiohttp.ClientError as error:
             # The class name says what happened when the message is empty.
-            raise NetworkError(f"aiohttp.{type(error).__name__}: {error}") from error
+            message = _without_token(f"aiohttp.{type(error).__name__}: {error}")
+            raise NetworkError(message) from error
         finally:
             self._slots.release()

@@ -110,6 +110,8 @@ def _not_carried_out(error: NetworkError) -> bool:
     """Whether a failed request certainly (or, for a dropped connection, likely) did nothing."""
     if isinstance(error, BadRequest):  # a refusal; BadRequest subclasses NetworkError
         return False
+    if isinstance(error.__cause__, aiohttp.ClientPayloadError):  # its answer was cut short
+        return False
     if isinstance(error, TimedOut):  # sent unless it timed out connecting or waiting for the pool
         return isinstance(error.__cause__, aiohttp.ConnectionTimeoutError)
     return True
@@ -154,7 +156,9 @@ class PrivateChatRateLimiter(AIORateLimiter):
         connection is the one ambiguous case retried, since it is mostly a
         stale keep-alive connection closed before the request was read; the
         rare drop after Telegram acted costs a duplicate, not a lost answer.
-        Refusals (BadRequest, Forbidden: the user blocked the bot) are final.
+        An answer cut off after it began (aiohttp's ClientPayloadError) is not
+        retried: Telegram answered, so it acted. Refusals (BadRequest,
+        Forbidden: the user blocked the bot) are final.
         """
         chat_id = data.get("chat_id")
         with contextlib.suppress(TypeError, ValueError):

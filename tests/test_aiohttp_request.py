@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp
 import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, NetworkError, TimedOut
+from telegram.request import RequestData
+from telegram.request._requestparameter import RequestParameter
 
 from bot.aiohttp_request import AiohttpRequest
 from bot.app import _not_carried_out
@@ -32,6 +34,30 @@ async def bot(fake: FakeBotAPI) -> AsyncIterator[Bot]:
 @pytest.fixture
 def chat_id(fake: FakeBotAPI) -> int:
     return int(fake.message("/start")["message"]["chat"]["id"])
+
+
+Respond = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+async def raw_server(respond: Respond) -> tuple[asyncio.Server, str, list[bytes]]:
+    """A server that answers any request with `respond`: for answers the fake never gives.
+
+    Returns the server, its base URL and the request heads it received.
+    """
+    heads: list[bytes] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        heads.append(await reader.readuntil(b"\r\n\r\n"))
+        await respond(reader, writer)
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    return server, f"http://127.0.0.1:{port}/bot", heads
+
+
+def send_message_data(text: str) -> RequestData:
+    return RequestData([RequestParameter("chat_id", 1, None), RequestParameter("text", text, None)])
 
 
 def free_port() -> int:
@@ -63,6 +89,17 @@ async def test_telegram_refusing_a_message_is_python_telegram_bots_own_error(
     with pytest.raises(BadRequest, match=r"[Cc]an't parse entities"):
         await bot.send_message(chat_id, "<b>never closed", parse_mode=ParseMode.HTML)
     assert not _not_carried_out(BadRequest("x")), "a refusal is final"
+
+
+async def test_text_with_a_lone_surrogate_is_refused_by_telegram_not_lost_in_the_client(
+    bot: Bot, fake: FakeBotAPI, chat_id: int
+) -> None:
+    """JSON can carry half an emoji; Telegram refuses it, and a refusal is not retried."""
+    with pytest.raises(BadRequest, match=r"(?i)utf-8") as refused:
+        await bot.send_message(chat_id, "half an emoji: \ud83d")
+    assert not _not_carried_out(refused.value)
+    [call] = fake.calls_to("sendMessage")
+    assert call.status == 400
 
 
 async def test_an_upload_goes_as_multipart_form_data(bot: Bot, fake: FakeBotAPI) -> None:
@@ -124,6 +161,63 @@ async def test_the_client_can_be_shut_down_and_started_again(
         async with bot:
             await bot.send_message(chat_id, text)
     assert [c.params["text"] for c in fake.calls_to("sendMessage")] == ["before", "after"]
+
+
+async def test_an_answer_cut_off_midway_was_carried_out_and_is_not_sent_again() -> None:
+    """Telegram began to answer, so it acted: sending again would answer the person twice."""
+
+    async def cut_short(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n"
+            b'{"ok":true,"result":{"message_id"'
+        )
+        await writer.drain()
+
+    server, base_url, _ = await raw_server(cut_short)
+    request = AiohttpRequest()
+    await request.initialize()
+    try:
+        with pytest.raises(NetworkError) as cut:
+            await request.post(f"{base_url}1:secret/sendMessage", send_message_data("hi"))
+    finally:
+        await request.shutdown()
+        server.close()
+    assert isinstance(cut.value.__cause__, aiohttp.ClientPayloadError)
+    assert not _not_carried_out(cut.value)
+
+
+async def test_a_redirect_is_not_followed_as_a_bare_get() -> None:
+    """A proxy or a wrong base_url that redirects gets a clear error, not a confusing refusal."""
+
+    async def redirect(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+
+    server, base_url, heads = await raw_server(redirect)
+    request = AiohttpRequest()
+    await request.initialize()
+    try:
+        with pytest.raises(NetworkError, match=r"Found \(302\)"):
+            await request.post(f"{base_url}1:secret/sendMessage", send_message_data("hi"))
+    finally:
+        await request.shutdown()
+        server.close()
+    assert [head.split(b" ")[0] for head in heads] == [b"POST"]
+
+
+async def test_a_base_url_aiohttp_cannot_use_is_an_error_without_the_token() -> None:
+    """aiohttp quotes the URL in some errors, and the URL holds the token."""
+    token = "123456:ABCdefGHIjklMNOpqrSTUvwxYZ0123456789"
+    request = AiohttpRequest()
+    bot = Bot(token, base_url="ftp://127.0.0.1/bot", request=request)
+    await request.initialize()
+    try:
+        with pytest.raises(NetworkError) as refused:
+            await bot.get_me()
+    finally:
+        await request.shutdown()
+    assert "/bot<token>/getMe" in str(refused.value)
+    assert "ABCdef" not in str(refused.value)
 
 
 def test_a_pool_without_connections_is_refused() -> None:

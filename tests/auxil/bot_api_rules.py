@@ -181,6 +181,24 @@ def decode_json_parameter(name: str, value: Any) -> Any:
         raise bad_request(f"can't parse {name} JSON object") from exc
 
 
+def refuse_invalid_strings(value: Any) -> None:
+    """Refuse strings that are not valid Unicode, as Telegram does.
+
+    A JSON body can carry a lone surrogate ("\\ud83d"), which no UTF-8 text holds.
+    """
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise bad_request("strings must be encoded in UTF-8") from None
+    elif isinstance(value, dict):
+        for item in value.values():
+            refuse_invalid_strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            refuse_invalid_strings(item)
+
+
 # -- text --------------------------------------------------------------------
 
 

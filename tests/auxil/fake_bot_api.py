@@ -1398,6 +1398,7 @@ async def _read_params(request: web.Request) -> dict[str, Any]:
                 params[key] = value if isinstance(value, str) else _describe_file(value)
     for name in rules.JSON_PARAMETERS & params.keys():
         params[name] = rules.decode_json_parameter(name, params[name])
+    rules.refuse_invalid_strings(params)
     return params
 
 
