@@ -9,6 +9,7 @@ the request was never sent (safe to send again) or may have been carried out.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -17,8 +18,6 @@ import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, NetworkError, TimedOut
-from telegram.request import RequestData
-from telegram.request._requestparameter import RequestParameter
 
 from bot.aiohttp_request import AiohttpRequest
 from bot.app import _not_carried_out
@@ -36,28 +35,47 @@ def chat_id(fake: FakeBotAPI) -> int:
     return int(fake.message("/start")["message"]["chat"]["id"])
 
 
-Respond = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+TOKEN = "123456:ABCdefGHIjklMNOpqrSTUvwxYZ0123456789"
 
 
-async def raw_server(respond: Respond) -> tuple[asyncio.Server, str, list[bytes]]:
-    """A server that answers any request with `respond`: for answers the fake never gives.
+@pytest.fixture
+async def client() -> AsyncIterator[AiohttpRequest]:
+    """The HTTP client alone, started, for servers a Bot could not even start against."""
+    request = AiohttpRequest(connect_timeout=2.0)
+    await request.initialize()
+    yield request
+    await request.shutdown()
 
-    Returns the server, its base URL and the request heads it received.
+
+async def get_me_failure(client: AiohttpRequest, base_url: str) -> NetworkError:
+    """The error a getMe through `client` to `base_url` must end in."""
+    with pytest.raises(NetworkError) as failed:
+        await Bot(TOKEN, base_url=base_url, request=client).get_me()
+    return failed.value
+
+
+@contextlib.asynccontextmanager
+async def raw_server(
+    respond: Callable[[asyncio.StreamWriter], Awaitable[None]],
+) -> AsyncIterator[tuple[str, list[bytes]]]:
+    """A server answering every request with `respond`: for answers the fake never gives.
+
+    Yields its base URL and the request heads it received.
     """
     heads: list[bytes] = []
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         heads.append(await reader.readuntil(b"\r\n\r\n"))
-        await respond(reader, writer)
+        await respond(writer)
+        await writer.drain()
         writer.close()
 
     server = await asyncio.start_server(handle, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    return server, f"http://127.0.0.1:{port}/bot", heads
-
-
-def send_message_data(text: str) -> RequestData:
-    return RequestData([RequestParameter("chat_id", 1, None), RequestParameter("text", text, None)])
+    try:
+        yield f"http://127.0.0.1:{port}/bot", heads
+    finally:
+        server.close()
 
 
 def free_port() -> int:
@@ -138,18 +156,12 @@ async def test_an_answer_slower_than_the_read_timeout_may_have_been_carried_out(
     assert [c.params["text"] for c in fake.calls_to("sendMessage")] == ["slow"]
 
 
-async def test_nobody_listening_is_a_network_error_without_the_token() -> None:
-    token = "123456:ABCdefGHIjklMNOpqrSTUvwxYZ0123456789"
-    request = AiohttpRequest(connect_timeout=2.0)
-    bot = Bot(token, base_url=f"http://127.0.0.1:{free_port()}/bot", request=request)
-    await request.initialize()
-    try:
-        with pytest.raises(NetworkError) as refused:
-            await bot.get_me()
-    finally:
-        await request.shutdown()
-    assert _not_carried_out(refused.value), "a refused connection sent nothing"
-    assert "ABCdef" not in str(refused.value)
+async def test_nobody_listening_is_a_network_error_without_the_token(
+    client: AiohttpRequest,
+) -> None:
+    refused = await get_me_failure(client, f"http://127.0.0.1:{free_port()}/bot")
+    assert _not_carried_out(refused), "a refused connection sent nothing"
+    assert "ABCdef" not in str(refused)
 
 
 async def test_the_client_can_be_shut_down_and_started_again(
@@ -163,61 +175,42 @@ async def test_the_client_can_be_shut_down_and_started_again(
     assert [c.params["text"] for c in fake.calls_to("sendMessage")] == ["before", "after"]
 
 
-async def test_an_answer_cut_off_midway_was_carried_out_and_is_not_sent_again() -> None:
+async def test_an_answer_cut_off_midway_was_carried_out_and_is_not_sent_again(
+    client: AiohttpRequest,
+) -> None:
     """Telegram began to answer, so it acted: sending again would answer the person twice."""
 
-    async def cut_short(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def cut_short(writer: asyncio.StreamWriter) -> None:
         writer.write(
             b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n"
             b'{"ok":true,"result":{"message_id"'
         )
-        await writer.drain()
 
-    server, base_url, _ = await raw_server(cut_short)
-    request = AiohttpRequest()
-    await request.initialize()
-    try:
-        with pytest.raises(NetworkError) as cut:
-            await request.post(f"{base_url}1:secret/sendMessage", send_message_data("hi"))
-    finally:
-        await request.shutdown()
-        server.close()
-    assert isinstance(cut.value.__cause__, aiohttp.ClientPayloadError)
-    assert not _not_carried_out(cut.value)
+    async with raw_server(cut_short) as (base_url, _):
+        cut = await get_me_failure(client, base_url)
+    assert isinstance(cut.__cause__, aiohttp.ClientPayloadError)
+    assert not _not_carried_out(cut)
 
 
-async def test_a_redirect_is_not_followed_as_a_bare_get() -> None:
+async def test_a_redirect_is_not_followed_as_a_bare_get(client: AiohttpRequest) -> None:
     """A proxy or a wrong base_url that redirects gets a clear error, not a confusing refusal."""
 
-    async def redirect(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def redirect(writer: asyncio.StreamWriter) -> None:
         writer.write(b"HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\r\n")
-        await writer.drain()
 
-    server, base_url, heads = await raw_server(redirect)
-    request = AiohttpRequest()
-    await request.initialize()
-    try:
-        with pytest.raises(NetworkError, match=r"Found \(302\)"):
-            await request.post(f"{base_url}1:secret/sendMessage", send_message_data("hi"))
-    finally:
-        await request.shutdown()
-        server.close()
+    async with raw_server(redirect) as (base_url, heads):
+        redirected = await get_me_failure(client, base_url)
+    assert "Found (302)" in str(redirected)
     assert [head.split(b" ")[0] for head in heads] == [b"POST"]
 
 
-async def test_a_base_url_aiohttp_cannot_use_is_an_error_without_the_token() -> None:
+async def test_a_base_url_aiohttp_cannot_use_is_an_error_without_the_token(
+    client: AiohttpRequest,
+) -> None:
     """aiohttp quotes the URL in some errors, and the URL holds the token."""
-    token = "123456:ABCdefGHIjklMNOpqrSTUvwxYZ0123456789"
-    request = AiohttpRequest()
-    bot = Bot(token, base_url="ftp://127.0.0.1/bot", request=request)
-    await request.initialize()
-    try:
-        with pytest.raises(NetworkError) as refused:
-            await bot.get_me()
-    finally:
-        await request.shutdown()
-    assert "/bot<token>/getMe" in str(refused.value)
-    assert "ABCdef" not in str(refused.value)
+    refused = await get_me_failure(client, "ftp://127.0.0.1/bot")
+    assert "/bot<token>/getMe" in str(refused)
+    assert "ABCdef" not in str(refused)
 
 
 def test_a_pool_without_connections_is_refused() -> None:
