@@ -196,8 +196,20 @@ class Engine:
                 topics=self._topics(loaded, language),
             )
         if not ranking.unknown:
-            # Every word was a stop word: "hola", "thanks!", "hi there".
-            thanked = not THANKS_WORDS.isdisjoint(words(question))
+            # Every word was a stop word: "hola", "thanks!", "hi there", "when?".
+            said = words(question)
+            # A bare question word the knowledge base gives an entry ("when?",
+            # "¿dónde es?"): that entry, unless the words point two ways.
+            opened = {
+                entry.id: (entry, word)
+                for word in said
+                if (entry := loaded.knowledge.entry_for_question_word(word)) is not None
+            }
+            if len(opened) == 1:
+                [(entry, word)] = opened.values()
+                why = Why(matched_question=word, runner_up=None, margin=0.0, unknown_words=())
+                return self._entry_answer(loaded, entry, question, language, 100.0, why)
+            thanked = not THANKS_WORDS.isdisjoint(said)
             greeting = self.greeting(language, key="you_are_welcome" if thanked else "greeting")
             return Answer(
                 kind=Kind.GREETING,

@@ -19,6 +19,7 @@ import yaml
 from yaml.events import AliasEvent, CollectionStartEvent, NodeEvent, ScalarEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from knowledge.normalise import STOP_WORDS, words
 from knowledge.schema import (
     COMMAND_ENTRIES,
     LANGUAGES,
@@ -238,7 +239,7 @@ class _Reader:
             node,
             what,
             required=("id", "topic", "title", "questions", "answer"),
-            optional=("keywords", "related", "source"),
+            optional=("keywords", "related", "source", "question_words"),
         )
         if fields is None or "id" not in fields:
             return None
@@ -277,6 +278,7 @@ class _Reader:
                     source.append(int(item.value))
                 else:
                     self.problem(item, f"{what}: source items are paragraph numbers")
+        question_words = self.question_words(fields.get("question_words"), what)
         if topic is None or title is None or answer is None or questions is None:
             return None
         entry = Entry(
@@ -288,8 +290,31 @@ class _Reader:
             answer=answer,
             related=tuple(related),
             source=tuple(source),
+            question_words=tuple(question_words),
         )
         return entry, fields
+
+    def question_words(self, node: Node | None, what: str) -> list[str]:
+        """Question words that alone open the entry: only words the matcher ignores.
+
+        Any other word is matched already, and belongs among the questions.
+        """
+        if node is None:
+            return []
+        result = []
+        for value, item in self.text_list(node, f"{what}: question_words", False):
+            folded = words(value)
+            if len(folded) != 1:
+                self.problem(item, f"{what}: question word '{value}' must be one word")
+            elif folded[0] not in STOP_WORDS:
+                self.problem(
+                    item,
+                    f"{what}: '{value}' is not a question word the matcher ignores; "
+                    "put it in a question instead",
+                )
+            else:
+                result.append(folded[0])
+        return result
 
     def per_language(
         self, node: Node | None, what: str, entry_id: str | None
@@ -440,6 +465,22 @@ def _build(root: Node, path: str) -> Parsed:
         first_seen[entry.id] = fields["id"]
         entry_fields[entry.id] = fields
         entries.append(entry)
+
+    word_owner: dict[str, tuple[str, Node]] = {}
+    for entry in entries:
+        word_nodes = entry_fields[entry.id].get("question_words")
+        for node in word_nodes.value if isinstance(word_nodes, SequenceNode) else []:
+            word = " ".join(words(str(node.value))) if isinstance(node, ScalarNode) else ""
+            if word not in entry.question_words:
+                continue  # already reported as not a question word
+            if word in word_owner and word_owner[word][0] != entry.id:
+                owner, first = word_owner[word]
+                reader.problem(
+                    node,
+                    f"entry '{entry.id}': question word '{word}' already opens entry "
+                    f"'{owner}' (line {first.start_mark.line + 1})",
+                )
+            word_owner.setdefault(word, (entry.id, node))
 
     topic_ids = {topic.id for topic, _ in topics}
     for entry in entries:

@@ -122,6 +122,8 @@ class Entry:
     answer: Localized
     related: tuple[str, ...] = ()
     source: tuple[int, ...] = ()
+    # Question words ("when", "donde"), folded, that alone open this entry.
+    question_words: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -160,12 +162,19 @@ class KnowledgeBase:
     contact: Contact
     source_path: str = ""
     _by_id: dict[str, Entry] = field(init=False, repr=False, compare=False)
+    _by_question_word: dict[str, Entry] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_id", {entry.id: entry for entry in self.entries})
+        by_word = {word: entry for entry in self.entries for word in entry.question_words}
+        object.__setattr__(self, "_by_question_word", by_word)
 
     def entry(self, entry_id: str) -> Entry | None:
         return self._by_id.get(entry_id)
+
+    def entry_for_question_word(self, word: str) -> Entry | None:
+        """The entry a bare question word ("when?", "¿dónde?") opens, if any."""
+        return self._by_question_word.get(word)
 
     def text(self, key: str, language: Language) -> str:
         return self.texts[key](language)

@@ -150,6 +150,44 @@ def test_curator_relates_an_entry_to_an_id_that_does_not_exist():
     assert "related entry 'eclak' does not exist" in problem.message
 
 
+QUESTION_WORDS = "    question_words: [when, where, cuando, donde]\n"
+
+
+@pytest.mark.parametrize(
+    ("written", "wrong", "complaint"),
+    [
+        ("[when, date]", "date]", "'date' is not a question word the matcher ignores"),
+        ('[when, "what day"]', '"what day"', "question word 'what day' must be one word"),
+    ],
+    ids=["a word the matcher already knows", "two words"],
+)
+def test_curator_gives_the_event_a_question_word_that_cannot_work(written, wrong, complaint):
+    text = replace_once(bundled_text(), QUESTION_WORDS, f"    question_words: {written}\n")
+
+    parsed = parse_knowledge(text, PATH)
+
+    assert parsed.knowledge is None
+    [problem] = parsed.problems
+    assert where(problem) == position_in_entry(text, "event", wrong)
+    assert complaint in problem.message
+
+
+def test_curator_gives_one_question_word_to_two_entries_and_is_told_which_has_it():
+    text = replace_once(
+        bundled_text(),
+        "    related: [document, eclac]\n",
+        '    question_words: ["¿Cuándo?"]\n    related: [document, eclac]\n',
+    )
+
+    parsed = parse_knowledge(text, PATH)
+
+    assert parsed.knowledge is None
+    [problem] = parsed.problems
+    event_line, _ = position_in_entry(text, "event", "cuando")
+    assert where(problem) == position_in_entry(text, "celade", '"¿Cuándo?"')
+    assert f"'cuando' already opens entry 'event' (line {event_line})" in problem.message
+
+
 @pytest.mark.parametrize("empty", ['""', '"   "'], ids=["empty", "blank"])
 def test_curator_empties_an_english_answer(empty):
     original = bundled_text()

@@ -122,6 +122,39 @@ def test_spanish_reader_without_accents_still_gets_a_spanish_answer(engine, ques
     assert_answers(engine, question, entry_id, "es")
 
 
+# Bare question words -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "lang"),
+    [
+        ("when?", "en"),
+        ("where", "en"),
+        ("when is it", "en"),
+        ("where was it?", "en"),
+        ("¿cuándo?", "es"),
+        ("donde", "es"),
+        ("¿Cuándo fue?", "es"),
+    ],
+)
+def test_reader_asks_only_when_or_where_and_gets_the_sessions_dates_and_place(
+    engine, question, lang
+):
+    """The press release is about one event; "when?" alone can only mean it."""
+    answer = assert_answers(engine, question, "event", lang)
+    assert answer.why is not None
+    assert answer.why.matched_question in ("when", "where", "cuando", "donde")
+
+
+@pytest.mark.parametrize("question", ["who?", "what", "¿quién?", "hi, who are you"])
+def test_a_question_word_the_knowledge_base_gives_no_entry_still_gets_the_greeting(
+    engine, question
+):
+    answer = engine.ask(question)
+    assert answer.kind is Kind.GREETING
+    assert answer.topics
+
+
 # Long messages ----------------------------------------------------------------------------
 
 CHATTY_XFAIL = pytest.mark.xfail(
