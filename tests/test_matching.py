@@ -82,10 +82,30 @@ def test_journalist_asks_for_the_phone_number_in_spanish(engine):
         ("Japón", "forums-advice"),
         ("Bolivia", "migrant-workers-convention"),
         ("Caribe", "forums-advice"),
+        ("cell", "contact"),
+        ("PDF", "more-information"),
+        ("year", "event"),
+        ("año", "event"),
     ],
 )
 def test_reader_types_a_single_word(engine, question, entry_id):
     assert_answers(engine, question, entry_id)
+
+
+@pytest.mark.parametrize(
+    ("question", "entry_id", "lang"),
+    [
+        ("web", "more-information", "en"),
+        ("last recommendation", "rec-women-migrants", "en"),
+        ("¿cuál es la última recomendación?", "rec-women-migrants", "es"),
+        ("how do I reach Victor", "contact", "en"),
+        ("what year was it", "event", "en"),
+        ("¿de qué año es el documento?", "document", "es"),
+    ],
+)
+def test_reader_asks_the_way_people_do_in_chat(engine, question, entry_id, lang):
+    """Wordings seen when trying the bot as its users would, each once answered poorly."""
+    assert_answers(engine, question, entry_id, lang)
 
 
 # Typos and missing accents ------------------------------------------------------------
