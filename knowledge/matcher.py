@@ -54,6 +54,10 @@ UNKNOWN_FACTOR = 1.3
 # words in a short question mean it is about something else ("visa", "weather");
 # a long chatty message has many, and still asks what it shares with us.
 MAX_UNKNOWN_COUNTED = 2
+# ...and each known word past this many counts one unknown word fewer: a
+# message sharing five content words with the knowledge base is about it, and
+# its unknown words ("llevo", "leyendo", "newspaper") are chat, not a topic.
+KNOWN_WORDS_BEFORE_CHAT = 3
 # The weights of the three parts of the score.
 MIX_MESSAGE, MIX_QUESTION, MIX_PHRASING = 0.5, 0.3, 0.2
 
@@ -205,8 +209,6 @@ class Matcher:
             known, certainty = self._correct(raw, may_search)
             if known is None:
                 unknown.append(raw)
-                if len(unknown) <= MAX_UNKNOWN_COUNTED:
-                    total_weight += self._unknown_idf
                 continue
             if known in tokens:
                 continue
@@ -216,6 +218,9 @@ class Matcher:
             total_weight += idf
         if not weights:
             return Ranking(tuple(tokens), tuple(unknown), ())
+        chat_allowance = max(0, len(weights) - KNOWN_WORDS_BEFORE_CHAT)
+        counted = min(len(unknown), max(0, MAX_UNKNOWN_COUNTED - chat_allowance))
+        total_weight += counted * self._unknown_idf
 
         coverage: dict[int, float] = defaultdict(float)
         for token, idf, certainty in weights:

@@ -31,6 +31,7 @@ ENGLISH_STOP_WORDS = frozenset(
     madam kindly quick question ask asking wondering curious say said
     much many lot lots very really so sorry bother good morning afternoon evening night
     bye goodbye cheers great nice cool awesome perfect welcome lately recently
+    somebody anybody everybody maybe
     """.split()
 )
 
@@ -52,6 +53,7 @@ SPANISH_STOP_WORDS = frozenset(
     tema
     mucho muchas muchisimas muchisimo mil adios chao hasta luego perdon perdona
     disculpa disculpe molestar genial perfecto vale bueno buen buena
+    estoy estamos gustaria encantaria interesa llevo
     """.split()
 )
 
