@@ -34,8 +34,11 @@ from knowledge.schema import LANGUAGES, KnowledgeBase, Language
 
 # How much an entry's answer text counts next to its questions and keywords.
 ANSWER_WEIGHT = 0.4
-# The closest known word must be at least this similar to replace a typo.
+# The closest known word must be at least this similar to replace a typo...
 TYPO_CUTOFF = 80.0
+# ...and closer still for a short word, where one letter is a fifth of it:
+# "mujr" is "mujer" (89), but "visa" is not "visita", nor "gano" "ano" (80, 86).
+SHORT_TYPO_LENGTH, SHORT_TYPO_CUTOFF = 5, 88.0
 # Typos are only corrected in words this long; short words are too ambiguous.
 TYPO_MIN_LENGTH = 4
 # Only this many distinct words of a message are scored: bounds the work of
@@ -187,7 +190,8 @@ class Matcher:
             for letter in {token[0], token[1]}
             for word in self._neighbours.get((length, letter), ())
         ]
-        found = process.extractOne(token, nearby, scorer=fuzz.ratio, score_cutoff=TYPO_CUTOFF)
+        cutoff = SHORT_TYPO_CUTOFF if len(token) <= SHORT_TYPO_LENGTH else TYPO_CUTOFF
+        found = process.extractOne(token, nearby, scorer=fuzz.ratio, score_cutoff=cutoff)
         result = (None, 0.0) if found is None else (found[0], found[1] / 100.0)
         if len(self._corrections) >= CORRECTIONS_REMEMBERED:
             self._corrections.clear()

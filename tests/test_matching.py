@@ -452,6 +452,26 @@ def test_curator_sees_which_words_the_engine_did_not_know(engine):
 
 
 @pytest.mark.parametrize(
+    ("question", "unknown"),
+    [
+        ("how do I get a visa for Chile", "visa"),  # not "visita"
+        ("quien gano el mundial 2006", "gano"),  # not "ano"
+        ("I work for a newspaper in Lima", "lima"),  # not "ultima"
+    ],
+)
+def test_a_short_word_is_not_mistaken_for_a_known_word_a_letter_or_two_away(
+    engine, question, unknown
+):
+    answer = engine.ask(question)
+    assert answer.why is not None
+    assert unknown in answer.why.unknown_words
+
+
+def test_a_short_word_with_one_letter_missing_is_still_corrected(engine):
+    assert_answers(engine, "recomendaciones para la mujr migrante", "rec-women-migrants", "es")
+
+
+@pytest.mark.parametrize(
     "question", ["who is the press contact", "¿con quién hablo para una entrevista?"]
 )
 def test_contact_answer_carries_the_press_contact(engine, question):
