@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from knowledge.answer import Answer, Kind, Link, Suggestion, Why
 from knowledge.language import LanguageDetector
 from knowledge.matcher import Matcher, Ranking
-from knowledge.normalise import THANKS_WORDS, words
+from knowledge.normalise import QUESTION_FILLER, THANKS_WORDS, words
 from knowledge.schema import Entry, KnowledgeBase, Language
 
 
@@ -198,17 +198,14 @@ class Engine:
         if not ranking.unknown:
             # Every word was a stop word: "hola", "thanks!", "hi there", "when?".
             said = words(question)
-            # A bare question word the knowledge base gives an entry ("when?",
-            # "¿dónde es?"): that entry, unless the words point two ways.
-            opened = {
-                entry.id: (entry, word)
-                for word in said
-                if (entry := loaded.knowledge.entry_for_question_word(word)) is not None
-            }
-            if len(opened) == 1:
-                [(entry, word)] = opened.values()
-                why = Why(matched_question=word, runner_up=None, margin=0.0, unknown_words=())
-                return self._entry_answer(loaded, entry, question, language, 100.0, why)
+            # Question words the knowledge base gives an entry, and nothing else
+            # but filler ("when?", "¿y dónde es?"): that entry, if they agree on it.
+            asked = [word for word in said if word not in QUESTION_FILLER]
+            opened = [loaded.knowledge.entry_for_question_word(word) for word in asked]
+            ids = {entry.id if entry is not None else None for entry in opened}
+            if opened and opened[0] is not None and len(ids) == 1:
+                why = Why(matched_question=asked[0], runner_up=None, margin=0.0, unknown_words=())
+                return self._entry_answer(loaded, opened[0], question, language, 100.0, why)
             thanked = not THANKS_WORDS.isdisjoint(said)
             greeting = self.greeting(language, key="you_are_welcome" if thanked else "greeting")
             return Answer(

@@ -19,7 +19,7 @@ import yaml
 from yaml.events import AliasEvent, CollectionStartEvent, NodeEvent, ScalarEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from knowledge.normalise import STOP_WORDS, words
+from knowledge.normalise import QUESTION_WORDS, words
 from knowledge.schema import (
     COMMAND_ENTRIES,
     LANGUAGES,
@@ -295,23 +295,26 @@ class _Reader:
         return entry, fields
 
     def question_words(self, node: Node | None, what: str) -> list[str]:
-        """Question words that alone open the entry: only words the matcher ignores.
+        """Question words that alone open the entry ("when?"), from QUESTION_WORDS.
 
         Any other word is matched already, and belongs among the questions.
         """
         if node is None:
             return []
-        result = []
+        result: list[str] = []
         for value, item in self.text_list(node, f"{what}: question_words", False):
             folded = words(value)
             if len(folded) != 1:
                 self.problem(item, f"{what}: question word '{value}' must be one word")
-            elif folded[0] not in STOP_WORDS:
+            elif folded[0] not in QUESTION_WORDS:
+                allowed = ", ".join(sorted(QUESTION_WORDS))
                 self.problem(
                     item,
-                    f"{what}: '{value}' is not a question word the matcher ignores; "
-                    "put it in a question instead",
+                    f"{what}: '{value}' is not a question word ({allowed}); "
+                    "other words belong in a question",
                 )
+            elif folded[0] in result:
+                self.problem(item, f"{what}: question word '{value}' is given twice")
             else:
                 result.append(folded[0])
         return result

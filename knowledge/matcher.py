@@ -28,17 +28,19 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
 from knowledge.normalise import content_tokens, words
 from knowledge.schema import LANGUAGES, KnowledgeBase, Language
 
 # How much an entry's answer text counts next to its questions and keywords.
 ANSWER_WEIGHT = 0.4
-# The closest known word must be at least this similar to replace a typo...
+# The closest known word must be at least this similar to replace a typo.
 TYPO_CUTOFF = 80.0
-# ...and closer still for a short word, where one letter is a fifth of it:
-# "mujr" is "mujer" (89), but "visa" is not "visita", nor "gano" "ano" (80, 86).
-SHORT_TYPO_LENGTH, SHORT_TYPO_CUTOFF = 5, 88.0
+# A word this short is only corrected to a known word with its first letter
+# and one slip away (a letter changed, added, dropped or two swapped): "emial"
+# is "email", "woman" "women", but "visa" is not "visita", nor "gano" "ano".
+SHORT_TYPO_LENGTH = 5
 # Typos are only corrected in words this long; short words are too ambiguous.
 TYPO_MIN_LENGTH = 4
 # Only this many distinct words of a message are scored: bounds the work of
@@ -57,10 +59,6 @@ UNKNOWN_FACTOR = 1.3
 # words in a short question mean it is about something else ("visa", "weather");
 # a long chatty message has many, and still asks what it shares with us.
 MAX_UNKNOWN_COUNTED = 2
-# ...and each known word past this many counts one unknown word fewer: a
-# message sharing five content words with the knowledge base is about it, and
-# its unknown words ("llevo", "leyendo", "newspaper") are chat, not a topic.
-KNOWN_WORDS_BEFORE_CHAT = 3
 # The weights of the three parts of the score.
 MIX_MESSAGE, MIX_QUESTION, MIX_PHRASING = 0.5, 0.3, 0.2
 
@@ -190,8 +188,12 @@ class Matcher:
             for letter in {token[0], token[1]}
             for word in self._neighbours.get((length, letter), ())
         ]
-        cutoff = SHORT_TYPO_CUTOFF if len(token) <= SHORT_TYPO_LENGTH else TYPO_CUTOFF
-        found = process.extractOne(token, nearby, scorer=fuzz.ratio, score_cutoff=cutoff)
+        if len(token) <= SHORT_TYPO_LENGTH:
+            close = [w for w in nearby if w[0] == token[0] and abs(len(w) - len(token)) <= 1]
+            slip = process.extractOne(token, close, scorer=OSA.distance, score_cutoff=1)
+            found = None if slip is None else (slip[0], fuzz.ratio(token, slip[0]))
+        else:
+            found = process.extractOne(token, nearby, scorer=fuzz.ratio, score_cutoff=TYPO_CUTOFF)
         result = (None, 0.0) if found is None else (found[0], found[1] / 100.0)
         if len(self._corrections) >= CORRECTIONS_REMEMBERED:
             self._corrections.clear()
@@ -213,6 +215,8 @@ class Matcher:
             known, certainty = self._correct(raw, may_search)
             if known is None:
                 unknown.append(raw)
+                if len(unknown) <= MAX_UNKNOWN_COUNTED:
+                    total_weight += self._unknown_idf
                 continue
             if known in tokens:
                 continue
@@ -222,9 +226,6 @@ class Matcher:
             total_weight += idf
         if not weights:
             return Ranking(tuple(tokens), tuple(unknown), ())
-        chat_allowance = max(0, len(weights) - KNOWN_WORDS_BEFORE_CHAT)
-        counted = min(len(unknown), max(0, MAX_UNKNOWN_COUNTED - chat_allowance))
-        total_weight += counted * self._unknown_idf
 
         coverage: dict[int, float] = defaultdict(float)
         for token, idf, certainty in weights:

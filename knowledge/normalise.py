@@ -59,6 +59,23 @@ SPANISH_STOP_WORDS = frozenset(
 
 STOP_WORDS = ENGLISH_STOP_WORDS | SPANISH_STOP_WORDS
 
+# Question words a knowledge base may give an entry (`question_words`), so that
+# "when?" alone opens it; all of them are stop words, which the matcher ignores.
+QUESTION_WORDS = frozenset(
+    "when where who what which why how cuando donde quien quienes que cual cuales como".split()
+)
+
+# The only other words a message may hold for its question word to open an
+# entry: "when is it?", "¿y dónde fue?". "where are you from?" or "where can I
+# get it?" ask something else, and get the greeting.
+QUESTION_FILLER = frozenset(
+    """
+    is it was will be does do did the this that there exactly and or so then please
+    hi hello hey ok es fue sera era son eso esto el la lo se y o entonces hola oye
+    por favor porfa
+    """.split()
+)
+
 # Words that say thank you: answered with "you're welcome", not a greeting.
 THANKS_WORDS = frozenset("thanks thank thx ty cheers gracias merci".split())
 

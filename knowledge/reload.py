@@ -32,7 +32,16 @@ class ReloadOutcome:
 
 
 def _fingerprint(entry: Entry) -> tuple:
-    return (entry.topic, entry.title, entry.questions, entry.keywords, entry.answer, entry.related)
+    return (
+        entry.topic,
+        entry.title,
+        entry.questions,
+        entry.keywords,
+        entry.answer,
+        entry.related,
+        entry.question_words,
+        entry.source,
+    )
 
 
 def diff(old: KnowledgeBase, new: KnowledgeBase) -> tuple[tuple[str, ...], ...]:

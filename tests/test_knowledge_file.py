@@ -156,10 +156,12 @@ QUESTION_WORDS = "    question_words: [when, where, cuando, donde]\n"
 @pytest.mark.parametrize(
     ("written", "wrong", "complaint"),
     [
-        ("[when, date]", "date]", "'date' is not a question word the matcher ignores"),
+        ("[when, date]", "date]", "'date' is not a question word ("),
+        ("[when, thanks]", "thanks]", "'thanks' is not a question word ("),
         ('[when, "what day"]', '"what day"', "question word 'what day' must be one word"),
+        ('[when, "When?"]', '"When?"', "question word 'When?' is given twice"),
     ],
-    ids=["a word the matcher already knows", "two words"],
+    ids=["a word the matcher knows", "a stop word", "two words", "twice"],
 )
 def test_curator_gives_the_event_a_question_word_that_cannot_work(written, wrong, complaint):
     text = replace_once(bundled_text(), QUESTION_WORDS, f"    question_words: {written}\n")
