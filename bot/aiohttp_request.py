@@ -103,6 +103,9 @@ class AiohttpRequest(BaseRequest):
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._pool_size, ssl=certificates),
                 headers={"User-Agent": self.USER_AGENT},
+                # HTTPS_PROXY, HTTP_PROXY and NO_PROXY, as httpx honoured them: a bot
+                # where Telegram is blocked reaches it through the proxy it is given.
+                trust_env=True,
             )
 
     async def shutdown(self) -> None:

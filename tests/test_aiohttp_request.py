@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -211,6 +212,35 @@ async def test_a_base_url_aiohttp_cannot_use_is_an_error_without_the_token(
     refused = await get_me_failure(client, "ftp://127.0.0.1/bot")
     assert "/bot<token>/getMe" in str(refused)
     assert "ABCdef" not in str(refused)
+
+
+async def test_a_bot_behind_the_proxy_in_its_environment_reaches_telegram_through_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Where Telegram is blocked, HTTP(S)_PROXY is how a bot reaches it, as with httpx."""
+    me = json.dumps(
+        {"ok": True, "result": {"id": 1, "is_bot": True, "first_name": "f", "username": "x_bot"}}
+    ).encode()
+
+    async def proxy(writer: asyncio.StreamWriter) -> None:
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(me), me)
+        )
+
+    async with raw_server(proxy) as (proxy_url, heads):
+        for name in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", proxy_url.removesuffix("/bot"))
+        request = AiohttpRequest()
+        await request.initialize()
+        try:
+            bot = Bot(TOKEN, base_url="http://api.telegram.invalid/bot", request=request)
+            assert (await bot.get_me()).username == "x_bot"
+        finally:
+            await request.shutdown()
+    [head] = heads
+    assert head.startswith(b"POST http://api.telegram.invalid/bot")
 
 
 def test_a_pool_without_connections_is_refused() -> None:
