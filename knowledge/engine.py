@@ -16,8 +16,11 @@ from dataclasses import dataclass
 from knowledge.answer import Answer, Kind, Link, Suggestion, Why
 from knowledge.language import LanguageDetector
 from knowledge.matcher import Matcher, Ranking
-from knowledge.normalise import QUESTION_FILLER, THANKS_WORDS, words
+from knowledge.normalise import QUESTION_FILLER, THANKS_WORDS, asked_part, words
 from knowledge.schema import Entry, KnowledgeBase, Language
+
+# Known words the part of a chatty message after its preamble needs to be answered alone.
+MIN_ASKED_WORDS = 2
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,8 @@ class Engine:
         """
         loaded = self._loaded
         ranking = loaded.matcher.rank(question)
+        if not self._confident(ranking):
+            ranking = self._asked_part_ranking(loaded, question) or ranking
         best = ranking.best
         # A message that shows no language ("recomendasiones", "Puebla") is
         # answered in the language of the stored question it matched best.
@@ -118,6 +123,32 @@ class Engine:
                 why=why,
             )
         return self._fallback(loaded, question, reply_language, best.score, why)
+
+    def _asked_part_ranking(self, loaded: Loaded, question: str) -> Ranking | None:
+        """The ranking of what a chatty message asks after its preamble, if that is sure.
+
+        "Hi, I'm a student writing a report for my university class and I'd like
+        to know what ECLAC recommends": the preamble's words the knowledge base
+        never saw weigh against the whole message. The part after the last
+        request cue ("I'd like to know", "quisiera saber", a colon) is matched
+        alone, and counts only when it has at least two known words, no unknown
+        one (an unknown word there is what is asked about: "tell me a joke") and
+        a confident answer.
+        """
+        part = asked_part(question)
+        if part is None:
+            return None
+        asked = loaded.matcher.rank(part)
+        known_enough = len(asked.tokens) >= MIN_ASKED_WORDS and not asked.unknown
+        return asked if known_enough and self._confident(asked) else None
+
+    def _confident(self, ranking: Ranking) -> bool:
+        best = ranking.best
+        return (
+            best is not None
+            and best.score >= self.thresholds.answer
+            and ranking.margin >= self.thresholds.margin
+        )
 
     def open(self, entry_id: str, language: Language) -> Answer | None:
         """The answer of one entry, for buttons, commands and deep links; None if unknown."""

@@ -125,3 +125,36 @@ def content_tokens(text: str) -> list[str]:
             continue
         seen.setdefault(stem(token), None)
     return list(seen)
+
+
+# Phrases after which a chatty message says what it asks: "Hi, I'm a student
+# writing a report and I'd like to know what ECLAC recommends", "buenas, una
+# consulta: ¿quién es el contacto?". Folded, as `fold` leaves text.
+REQUEST_CUES = (
+    "like to know",
+    "want to know",
+    "wanted to know",
+    "need to know",
+    "tell me",
+    "do you know",
+    "wondering",
+    "quick question",
+    "saber",
+    "decir",
+    "decirme",
+    "dime",
+    "una pregunta",
+    "una consulta",
+)
+_REQUEST_CUE = re.compile(
+    r"\b(?:" + "|".join(cue.replace(" ", r"\W+") for cue in REQUEST_CUES) + r")\b|:"
+)
+
+
+def asked_part(text: str) -> str | None:
+    """The folded text after the last request cue (or colon), None when there is none."""
+    folded = fold(text)
+    cues = list(_REQUEST_CUE.finditer(folded))
+    if not cues:
+        return None
+    return folded[cues[-1].end() :].strip() or None
