@@ -151,10 +151,35 @@ _REQUEST_CUE = re.compile(
 )
 
 
+# Who is asking and what they are working on: the words a self-introduction
+# before a question may hold ("I'm a student writing a report for my class").
+# Any other word there names a subject ("For the World Bank report, who wrote
+# it?"), and then the question is not read apart from it.
+SELF_DESCRIPTION = frozenset(
+    """
+    student students pupil writing write doing preparing working work report paper
+    essay homework assignment project presentation class course university college
+    school professor teacher journalist reporter newspaper magazine radio blog article
+    thesis research researcher piece story job
+    soy somos estudiante estudiantes escribiendo escribo haciendo hago preparando
+    preparo trabajando trabajo informe tarea proyecto presentacion clase curso
+    universidad facultad colegio escuela profesor profesora periodista reportero
+    periodico diario revista blog articulo tesis investigacion investigador nota
+    """.split()
+)
+
+
 def asked_part(text: str) -> str | None:
-    """The folded text after the last request cue (or colon), None when there is none."""
+    """What a message asks after a self-introduction and a request cue, folded.
+
+    None unless the text before the last cue ("I'd like to know", "quisiera
+    saber", a colon) holds only stop words and words of self-description.
+    """
     folded = fold(text)
     cues = list(_REQUEST_CUE.finditer(folded))
     if not cues:
+        return None
+    preamble = _NON_WORD.split(folded[: cues[-1].start()])
+    if any(word and word not in STOP_WORDS | SELF_DESCRIPTION for word in preamble):
         return None
     return folded[cues[-1].end() :].strip() or None
