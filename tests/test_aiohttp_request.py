@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -77,6 +78,13 @@ async def raw_server(
         yield f"http://127.0.0.1:{port}/bot", heads
     finally:
         server.close()
+
+
+def clear_proxy_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No proxy setting of the machine running the tests (lower case wins in urllib)."""
+    for name in list(os.environ):
+        if name.lower().endswith("_proxy"):
+            monkeypatch.delenv(name)
 
 
 def free_port() -> int:
@@ -229,8 +237,7 @@ async def test_a_bot_behind_the_proxy_in_its_environment_reaches_telegram_throug
         )
 
     async with raw_server(proxy) as (proxy_url, heads):
-        for name in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy"):
-            monkeypatch.delenv(name, raising=False)
+        clear_proxy_environment(monkeypatch)
         monkeypatch.setenv("HTTP_PROXY", proxy_url.removesuffix("/bot"))
         request = AiohttpRequest()
         await request.initialize()
@@ -241,6 +248,21 @@ async def test_a_bot_behind_the_proxy_in_its_environment_reaches_telegram_throug
             await request.shutdown()
     [head] = heads
     assert head.startswith(b"POST http://api.telegram.invalid/bot")
+
+
+async def test_a_host_in_no_proxy_is_reached_directly(
+    fake: FakeBotAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def proxy(writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+
+    async with raw_server(proxy) as (proxy_url, heads):
+        clear_proxy_environment(monkeypatch)
+        monkeypatch.setenv("HTTP_PROXY", proxy_url.removesuffix("/bot"))
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        async with Bot(fake.token, base_url=fake.base_url, request=AiohttpRequest()) as bot:
+            assert (await bot.get_me()).username
+    assert heads == []
 
 
 def test_a_pool_without_connections_is_refused() -> None:
