@@ -167,6 +167,7 @@ SELF_DESCRIPTION = frozenset(
     periodico diario revista blog articulo tesis investigacion investigador nota
     """.split()
 )
+_SELF_INTRODUCTION = STOP_WORDS | SELF_DESCRIPTION
 
 
 def asked_part(text: str) -> str | None:
@@ -180,6 +181,6 @@ def asked_part(text: str) -> str | None:
     if not cues:
         return None
     preamble = _NON_WORD.split(folded[: cues[-1].start()])
-    if any(word and word not in STOP_WORDS | SELF_DESCRIPTION for word in preamble):
+    if any(word and word not in _SELF_INTRODUCTION for word in preamble):
         return None
     return folded[cues[-1].end() :].strip() or None
