@@ -7,8 +7,11 @@ faq.yaml elsewhere never moves an expected line number.
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from pathlib import Path
+
+import yaml
 
 from knowledge.check import check_file
 from knowledge.engine import Engine, Loaded
@@ -16,9 +19,24 @@ from knowledge.loader import bundled_path
 from knowledge.schema import Entry
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCE_DOCUMENT = Path("/work/shared/source/000_7cd4f29d95316894.txt")
+PRESS_RELEASE_DATA = ROOT / "tests" / "data" / "press_release.yaml"
+# Where the original press release may sit: beside the clone, as in CI.
+SOURCE_BESIDE_CLONE = ROOT.parent / "shared" / "source" / "000_7cd4f29d95316894.txt"
 ENTRIES_DOC = ROOT / "docs" / "entries.md"
 DEV_SET = ROOT / "tests" / "data" / "dev.tsv"
+
+
+@cache
+def press_release() -> dict:
+    """The press release's facts and sentences, kept as this project's own data."""
+    return yaml.safe_load(PRESS_RELEASE_DATA.read_text(encoding="utf-8"))
+
+
+def source_document() -> Path | None:
+    """The original press release, if this machine has it (FAQBOT_SOURCE, or beside the clone)."""
+    configured = os.environ.get("FAQBOT_SOURCE")
+    path = Path(configured) if configured else SOURCE_BESIDE_CLONE
+    return path if path.is_file() else None
 
 
 def bundled_text() -> str:
