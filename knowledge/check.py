@@ -86,7 +86,7 @@ def _misrouted_questions(parsed: Parsed, loaded: Loaded) -> list[Problem]:
     for entry in knowledge.entries:
         for lang in LANGUAGES:
             for position, question in enumerate(entry.questions[lang]):
-                best = loaded.matcher.rank(question).best
+                best = loaded.matcher.rank(question, language=lang).best
                 if best is not None and best.entry_id == entry.id:
                     continue
                 line, column = parsed.where.questions.get((entry.id, lang, position), (1, 1))

@@ -87,15 +87,16 @@ class Engine:
         Telegram client's language) when the message does not show one.
         """
         loaded = self._loaded
-        ranking = loaded.matcher.rank(question)
+        detected = loaded.detector.detect(question)
+        ranking = loaded.matcher.rank(question, language=detected)
         if not self._confident(ranking):
-            ranking = self._asked_part_ranking(loaded, question) or ranking
+            ranking = self._asked_part_ranking(loaded, question, detected) or ranking
         best = ranking.best
         # A message that shows no language ("recomendasiones", "Puebla") is
         # answered in the language of the stored question it matched best.
         reply_language = (
             language
-            or loaded.detector.detect(question)
+            or detected
             or (best.language if best is not None else None)
             or fallback
         )
@@ -124,7 +125,9 @@ class Engine:
             )
         return self._fallback(loaded, question, reply_language, best.score, why)
 
-    def _asked_part_ranking(self, loaded: Loaded, question: str) -> Ranking | None:
+    def _asked_part_ranking(
+        self, loaded: Loaded, question: str, language: Language | None
+    ) -> Ranking | None:
         """The ranking of what a chatty message asks after its preamble, if that is sure.
 
         "Hi, I'm a student writing a report for my university class and I'd like
@@ -138,7 +141,7 @@ class Engine:
         part = asked_part(question)
         if part is None:
             return None
-        asked = loaded.matcher.rank(part)
+        asked = loaded.matcher.rank(part, language=language)
         known_enough = len(asked.tokens) >= MIN_ASKED_WORDS and not asked.unknown
         return asked if known_enough and self._confident(asked) else None
 

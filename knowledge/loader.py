@@ -19,13 +19,14 @@ import yaml
 from yaml.events import AliasEvent, CollectionStartEvent, NodeEvent, ScalarEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from knowledge.normalise import QUESTION_WORDS, words
+from knowledge.normalise import QUESTION_WORDS, content_words, words
 from knowledge.schema import (
     COMMAND_ENTRIES,
     LANGUAGES,
     TEXT_KEYS,
     TEXT_MAX_CHARS,
     TEXT_PLACEHOLDERS,
+    Concept,
     Contact,
     Entry,
     KnowledgeBase,
@@ -233,6 +234,41 @@ class _Reader:
             return None
         return Contact(first, last, title, organisation, tuple(phones), email, website)
 
+    def concepts(self, node: Node) -> list[Concept]:
+        """The concept lexicon: each term must have a word that is not a stop word,
+        and no term may mean two concepts."""
+        fields = self.mapping(node, "concepts", free_keys=True)
+        result = []
+        owner: dict[tuple[str, ...], tuple[str, Node]] = {}
+        for concept_id, value_node in (fields or {}).items():
+            what = f"concepts.{concept_id}"
+            if not ENTRY_ID.match(concept_id):
+                self.problem(
+                    value_node, f"{what}: a concept id is lower-case letters, digits and '-'"
+                )
+                continue
+            term_nodes = self.mapping(value_node, what, required=LANGUAGES)
+            if term_nodes is None or any(lang not in term_nodes for lang in LANGUAGES):
+                continue
+            terms: dict[Language, tuple[str, ...]] = {}
+            for lang in LANGUAGES:
+                items = self.text_list(term_nodes[lang], f"{what} ({lang})", allow_empty=True)
+                terms[lang] = tuple(term for term, _ in items)
+                for term, item in items:
+                    written = tuple(content_words(term))
+                    if not written:
+                        self.problem(item, f"{what}: '{term}' has only stop words")
+                        continue
+                    first = owner.setdefault(written, (concept_id, item))
+                    if first[0] != concept_id:
+                        line = first[1].start_mark.line + 1
+                        self.problem(
+                            item,
+                            f"{what}: '{term}' already means concept '{first[0]}' (line {line})",
+                        )
+            result.append(Concept(concept_id, terms))
+        return result
+
     def entry(self, node: Node, index: int) -> tuple[Entry, dict[str, Node]] | None:
         what = f"entries[{index}]"
         fields = self.mapping(
@@ -431,7 +467,10 @@ def parse_knowledge(text: str, path: str = "<knowledge>") -> Parsed:
 def _build(root: Node, path: str) -> Parsed:
     reader = _Reader(path)
     top = reader.mapping(
-        root, "the file", required=("version", "texts", "topics", "contact", "entries")
+        root,
+        "the file",
+        required=("version", "texts", "topics", "contact", "entries"),
+        optional=("concepts",),
     )
     if top is None:
         return Parsed(None, tuple(reader.problems), reader.where)
@@ -440,6 +479,7 @@ def _build(root: Node, path: str) -> Parsed:
     texts = reader.texts(top["texts"]) if "texts" in top else {}
     topics = reader.topics(top["topics"]) if "topics" in top else []
     contact = reader.contact(top["contact"]) if "contact" in top else None
+    concepts = reader.concepts(top["concepts"]) if "concepts" in top else []
 
     entries: list[Entry] = []
     first_seen: dict[str, Node] = {}
@@ -517,6 +557,7 @@ def _build(root: Node, path: str) -> Parsed:
         texts=texts,
         contact=contact,
         source_path=path,
+        concepts=tuple(concepts),
     )
     return Parsed(knowledge, (), reader.where)
 

@@ -3,9 +3,13 @@
 How a message is scored, in three steps:
 
 1. Words. The message is folded (case, accents, punctuation), stop words and
-   chat filler are dropped, plurals are folded, and every remaining word that
-   the knowledge base does not know is corrected to the closest word it does
+   chat filler are dropped, and each remaining word becomes the Snowball stem
+   the knowledge base knows it by (in the message's language first, then the
+   other); a word it does not know is corrected to the closest word it does
    know (rapidfuzz over a length-bucketed vocabulary), if one is close enough.
+   Then the concept lexicon turns every phrase it lists into its concept
+   ("press office" and "portavoz" into the press contact), as it did for the
+   stored questions.
 2. Evidence. Each word weighs its rarity across entries (IDF), so "puebla"
    says more than "migration". An entry's coverage is the share of the
    message's weight that the entry's questions, keywords and title explain
@@ -30,7 +34,8 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from knowledge.normalise import content_tokens, words
+from knowledge.lexicon import Lexicon
+from knowledge.normalise import content_words, stem, words
 from knowledge.schema import LANGUAGES, KnowledgeBase, Language
 
 # How much an entry's answer text counts next to its questions and keywords.
@@ -84,6 +89,10 @@ class Scored:
     # The language of that stored question; None when the entry stores the
     # same words in both languages ("Puebla", "CELADE").
     language: Language | None
+    # The three parts of the score, 0..1, for the answer policy.
+    message_coverage: float = 0.0
+    question_coverage: float = 0.0
+    phrasing: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -93,6 +102,10 @@ class Ranking:
     tokens: tuple[str, ...]
     unknown: tuple[str, ...]
     results: tuple[Scored, ...]
+    # How much of the message's weight is words the knowledge base never saw
+    # (all of them, uncapped), 0..1; and how many words were typo-corrected.
+    unknown_share: float = 0.0
+    corrected: int = 0
 
     @property
     def best(self) -> Scored | None:
@@ -110,6 +123,9 @@ class Matcher:
     """Ranks a knowledge base's entries against a message. Built once per knowledge base."""
 
     def __init__(self, knowledge: KnowledgeBase) -> None:
+        self._lexicon = Lexicon(knowledge.concepts)
+        # Every folded word of a stored text, with the stem it is indexed by.
+        self._surface: dict[str, str] = {}
         self._entry_ids = [entry.id for entry in knowledge.entries]
         self._choices: list[Choice] = []
         self._choices_of: list[list[int]] = [[] for _ in knowledge.entries]
@@ -127,18 +143,18 @@ class Matcher:
                     entry.title(lang),
                 ]
                 for text in stored:
-                    tokens = tuple(content_tokens(text))
+                    tokens = tuple(self._stored_tokens(text, lang))
                     if not tokens:
                         continue
                     choice_id = len(self._choices)
                     self._choices_of[index].append(choice_id)
                     self._choices.append(Choice(index, lang, text, " ".join(tokens), tokens))
-                    for token in set(tokens):
+                    for token in dict.fromkeys(tokens):
                         postings[token][index] = 1.0
                         choice_postings[token].append(choice_id)
                 for question in entry.questions[lang]:
                     language_words[lang].update(words(question))
-                for token in content_tokens(entry.answer(lang)):
+                for token in self._stored_tokens(entry.answer(lang), lang):
                     postings[token].setdefault(index, ANSWER_WEIGHT)
 
         entry_count = max(len(self._entry_ids), 1)
@@ -155,25 +171,62 @@ class Matcher:
             by_language[choice.language].add((choice.entry, choice.normalised))
         self._bilingual = by_language["en"] & by_language["es"]
         self._choice_weight = [
-            sum(self._idf[token] for token in set(choice.tokens)) for choice in self._choices
+            sum(self._idf[token] for token in dict.fromkeys(choice.tokens))
+            for choice in self._choices
         ]
-        # (length, letter) -> known words of that length with that first or second letter.
-        self._neighbours: dict[tuple[int, str], list[str]] = defaultdict(list)
-        for token in self._postings:
-            for letter in {token[0], token[1:2] or token[0]}:
-                self._neighbours[(len(token), letter)].append(token)
+        for word, word_stem in self._lexicon.surface.items():
+            self._surface.setdefault(word, word_stem)
+        self._known_stems = frozenset(self._postings) | self._lexicon.stems
+        # (length, letter) -> known words of that length with that first or
+        # second letter; sorted, so a tie between two corrections always goes
+        # the same way, whatever the process's hash seed.
+        neighbours: dict[tuple[int, str], set[str]] = defaultdict(set)
+        for word in self._surface:
+            if len(word) >= TYPO_MIN_LENGTH - 2 and not word.isdigit():
+                for letter in (word[0], word[1:2] or word[0]):
+                    neighbours[(len(word), letter)].add(word)
+        self._neighbours = {key: sorted(found) for key, found in sorted(neighbours.items())}
         self._corrections: dict[str, tuple[str | None, float]] = {}
         self.language_words = language_words
 
+    def _stored_tokens(self, text: str, language: Language) -> list[str]:
+        """A stored text's tokens: its stems, with the lexicon's phrases as concepts."""
+        written = content_words(text)
+        stems = []
+        for word in written:
+            word_stem = stem(word, language)
+            self._surface.setdefault(word, word_stem)
+            stems.append(word_stem)
+        applied = self._lexicon.apply(written, stems, [1.0] * len(stems))
+        return list(dict.fromkeys(token for token, _ in applied))
+
+    def _resolve(
+        self, word: str, languages: tuple[Language, Language], may_search: bool
+    ) -> tuple[str, str | None, float, bool]:
+        """The known word and stem a message's word stands for, how sure we are
+        of them (0..1), and whether a typo search was spent on it."""
+        known = self._surface.get(word)
+        if known is not None:
+            return word, known, 1.0, False
+        for language in languages:
+            word_stem = stem(word, language)
+            if word_stem in self._known_stems:
+                return word, word_stem, 1.0, False
+        searched = may_search and word not in self._corrections
+        corrected, certainty = self._correct(word, may_search)
+        if corrected is None:
+            return word, None, 0.0, searched
+        return corrected, self._surface[corrected], certainty, searched
+
     def _correct(self, token: str, may_search: bool = True) -> tuple[str | None, float]:
-        """The known word this token stands for, and how sure we are of it (0..1).
+        """The known word this token is a typo of, and how sure we are of it (0..1).
 
         Candidates are the known words within two letters of its length that
         share its first or its second letter: a typo rarely changes both, and
         this keeps the search to a small slice of a large vocabulary.
         Corrections are remembered, since chat repeats its unknown words.
         """
-        if token in self._postings:
+        if token in self._surface:
             return token, 1.0
         if len(token) < TYPO_MIN_LENGTH or token.isdigit():
             return None, 0.0
@@ -182,10 +235,11 @@ class Matcher:
             return remembered
         if not may_search:
             return None, 0.0
+        letters = (token[0], token[1]) if token[1] != token[0] else (token[0],)
         nearby = [
             word
             for length in range(len(token) - 2, len(token) + 3)
-            for letter in {token[0], token[1]}
+            for letter in letters
             for word in self._neighbours.get((length, letter), ())
         ]
         if len(token) <= SHORT_TYPO_LENGTH:
@@ -200,32 +254,48 @@ class Matcher:
         self._corrections[token] = result
         return result
 
-    def rank(self, message: str, limit: int = 4) -> Ranking:
-        """Score the entries for a message; an empty ranking when nothing is shared."""
-        raw_tokens = content_tokens(message)[:MAX_QUERY_TOKENS]
-        tokens: list[str] = []
+    def rank(self, message: str, limit: int = 4, language: Language | None = None) -> Ranking:
+        """Score the entries for a message; an empty ranking when nothing is shared.
+
+        `language` is the message's language if known: its stems are tried first.
+        """
+        languages: tuple[Language, Language] = ("es", "en") if language == "es" else ("en", "es")
+        written: list[str] = []
+        stems: list[str] = []
+        certainties: list[float] = []
         unknown: list[str] = []
-        weights: list[tuple[str, float, float]] = []  # known token, idf, certainty
-        total_weight = 0.0
-        searches = 0
-        for raw in raw_tokens:
-            may_search = searches < MAX_TYPO_SEARCHES
-            if may_search and raw not in self._postings and raw not in self._corrections:
-                searches += 1
-            known, certainty = self._correct(raw, may_search)
+        searches = corrected = 0
+        for raw in content_words(message)[:MAX_QUERY_TOKENS]:
+            word, known, certainty, searched = self._resolve(
+                raw, languages, searches < MAX_TYPO_SEARCHES
+            )
+            searches += searched
             if known is None:
                 unknown.append(raw)
-                if len(unknown) <= MAX_UNKNOWN_COUNTED:
-                    total_weight += self._unknown_idf
                 continue
-            if known in tokens:
+            corrected += certainty < 1.0
+            written.append(word)
+            stems.append(known)
+            certainties.append(certainty)
+
+        tokens: list[str] = []
+        weights: list[tuple[str, float, float]] = []  # known token, idf, certainty
+        known_weight = 0.0
+        for token, certainty in self._lexicon.apply(written, stems, certainties):
+            if token not in self._postings:
+                unknown.append(token)  # a word of a lexicon phrase, said alone
                 continue
-            tokens.append(known)
-            idf = self._idf[known]
-            weights.append((known, idf, certainty))
-            total_weight += idf
+            if token in tokens:
+                continue
+            tokens.append(token)
+            idf = self._idf[token]
+            weights.append((token, idf, certainty))
+            known_weight += idf
+        unknown_weight = self._unknown_idf * len(unknown)
+        unknown_share = unknown_weight / (known_weight + unknown_weight) if unknown else 0.0
+        total_weight = known_weight + self._unknown_idf * min(len(unknown), MAX_UNKNOWN_COUNTED)
         if not weights:
-            return Ranking(tuple(tokens), tuple(unknown), ())
+            return Ranking(tuple(tokens), tuple(unknown), (), unknown_share, corrected)
 
         coverage: dict[int, float] = defaultdict(float)
         for token, idf, certainty in weights:
@@ -258,7 +328,7 @@ class Matcher:
             scorer=fuzz.token_sort_ratio,
             limit=None,
         )
-        best_choice: dict[int, tuple[float, int]] = {}
+        best_choice: dict[int, tuple[float, int, float, float]] = {}
         for _, similarity, position in phrasing:
             choice_id = choice_ids[position]
             entry = self._choices[choice_id].entry
@@ -266,7 +336,7 @@ class Matcher:
             combined = MIX_QUESTION * covered + MIX_PHRASING * similarity / 100.0
             current = best_choice.get(entry)
             if current is None or combined > current[0]:
-                best_choice[entry] = (combined, choice_id)
+                best_choice[entry] = (combined, choice_id, covered, similarity / 100.0)
 
         results = []
         for entry in candidates:
@@ -275,13 +345,26 @@ class Matcher:
                 # No stored question has a content word (all stop words): only
                 # its answer text matched, which alone is never confident.
                 score = 100.0 * MIX_MESSAGE * message_coverage
-                results.append(Scored(self._entry_ids[entry], round(score, 1), "", None))
+                results.append(
+                    Scored(self._entry_ids[entry], round(score, 1), "", None, message_coverage)
+                )
                 continue
-            combined, choice_id = best_choice[entry]
+            combined, choice_id, covered, similarity = best_choice[entry]
             score = 100.0 * (MIX_MESSAGE * message_coverage + combined)
             choice = self._choices[choice_id]
             bilingual = (entry, choice.normalised) in self._bilingual
-            language = None if bilingual else choice.language
-            results.append(Scored(self._entry_ids[entry], round(score, 1), choice.text, language))
+            results.append(
+                Scored(
+                    self._entry_ids[entry],
+                    round(score, 1),
+                    choice.text,
+                    None if bilingual else choice.language,
+                    message_coverage,
+                    covered,
+                    similarity,
+                )
+            )
         results.sort(key=lambda scored: scored.score, reverse=True)
-        return Ranking(tuple(tokens), tuple(unknown), tuple(results[:limit]))
+        return Ranking(
+            tuple(tokens), tuple(unknown), tuple(results[:limit]), unknown_share, corrected
+        )

@@ -10,6 +10,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
+
+import snowballstemmer
+
+from knowledge.schema import Language
 
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 
@@ -96,35 +101,36 @@ def words(text: str) -> list[str]:
     return [token for token in _NON_WORD.split(fold(text)) if token]
 
 
-def stem(token: str) -> str:
-    """A deliberately light stemmer: plurals only.
+_STEMMERS = {
+    "en": snowballstemmer.stemmer("english"),
+    "es": snowballstemmer.stemmer("spanish"),
+}
+# Words already stemmed, per language: chat repeats its words, and the
+# pure-Python stemmer costs a few microseconds a word.
+STEMS_REMEMBERED = 100_000
 
-    Both languages form most plurals with -s/-es; folding them lets
-    "recommendation" meet "recommendations" and "recomendacion" meet
-    "recomendaciones" without a dictionary. Anything subtler is left to fuzzy
-    matching, which also absorbs the occasional odd stem.
+
+@lru_cache(maxsize=STEMS_REMEMBERED)
+def stem(token: str, language: Language) -> str:
+    """The Snowball stem of a folded word in its language: "recomendaciones" is "recomend".
+
+    Snowball's English and Spanish stemmers fold plurals, genders and the
+    common derivations ("regularization", "regularizacion" and "regularizar"
+    meet), which hand-written plural rules did not.
     """
-    if len(token) <= 4 or token.isdigit():
+    if len(token) <= 3 or token.isdigit():
         return token
-    if token.endswith("iones"):
-        return token[:-2]
-    if token.endswith("ies") and len(token) > 5:
-        return token[:-3] + "y"
-    if token.endswith("es") and token[-3] in "lnrsz" and len(token) > 5:
-        return token[:-2]
-    if token.endswith("s") and not token.endswith("ss"):
-        return token[:-1]
-    return token
+    return _STEMMERS[language].stemWord(token)
 
 
-def content_tokens(text: str) -> list[str]:
-    """The stemmed words that can tell one entry from another, in order, without repeats."""
-    seen: dict[str, None] = {}
-    for token in words(text):
-        if token in STOP_WORDS:
-            continue
-        seen.setdefault(stem(token), None)
-    return list(seen)
+def content_words(text: str) -> list[str]:
+    """The folded words that can tell one entry from another, in order, without repeats."""
+    return list(dict.fromkeys(token for token in words(text) if token not in STOP_WORDS))
+
+
+def content_tokens(text: str, language: Language) -> list[str]:
+    """The stems of a text's content words, in order, without repeats."""
+    return list(dict.fromkeys(stem(token, language) for token in content_words(text)))
 
 
 # Phrases after which a chatty message says what it asks: "Hi, I'm a student

@@ -127,6 +127,20 @@ class Entry:
 
 
 @dataclass(frozen=True)
+class Concept:
+    """The words people use for one of the document's terms, in both languages.
+
+    "spokesperson", "press office" and "portavoz" all mean the press contact:
+    the matcher reads every term of a concept as the same word, in stored
+    questions, answers and messages alike, so a Spanish question reaches an
+    entry through its English words and a paraphrase through the document's.
+    """
+
+    id: str
+    terms: dict[Language, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
 class Topic:
     """A button on the topic keyboard and the entry it opens."""
 
@@ -161,6 +175,7 @@ class KnowledgeBase:
     texts: dict[str, Localized]
     contact: Contact
     source_path: str = ""
+    concepts: tuple[Concept, ...] = ()
     _by_id: dict[str, Entry] = field(init=False, repr=False, compare=False)
     _by_question_word: dict[str, Entry] = field(init=False, repr=False, compare=False)
 
