@@ -94,18 +94,54 @@ def cmd_eval(args: argparse.Namespace, config: Config) -> int:
     except (OSError, LabelError) as error:
         raise CommandError(str(error)) from None
     report = evaluate(engine, items)
-    print(format_report(report))
+    print(format_report(report, show_misses=not args.quiet))
     targets = (
-        ("in-scope top-1", report.overall(report.in_scope), args.min_in_scope),
-        ("out-of-scope rejected", report.overall(report.out_of_scope), args.min_rejected),
-        ("answer language", report.overall(report.language), args.min_language),
+        ("answered right", report.right.get("all"), args.min_right, True),
+        ("answered wrong", report.wrong.get("all"), args.max_wrong, False),
+        ("out-of-scope refused", report.refused.get("all"), args.min_refused, True),
+        ("answer language", report.language.get("all"), args.min_language, True),
     )
-    below = [name for name, tally, target in targets if tally.total and tally.rate < target]
     print()
-    for name, tally, target in targets:
-        verdict = "below target" if name in below else "ok"
-        print(f"target: {name} {100 * tally.rate:.1f}% >= {100 * target:.0f}%: {verdict}")
+    below = False
+    for name, tally, target, at_least in targets:
+        if tally is None or not tally.total:
+            continue
+        ok = tally.rate >= target if at_least else tally.rate <= target
+        below |= not ok
+        sign = ">=" if at_least else "<="
+        verdict = "ok" if ok else "missed"
+        print(f"target: {name} {100 * tally.rate:.1f}% {sign} {100 * target:.0f}%: {verdict}")
     return EXIT_INVALID if below else EXIT_OK
+
+
+def cmd_calibrate(args: argparse.Namespace, config: Config) -> int:
+    try:
+        from knowledge.calibration import LabelledSet, calibrate
+    except ImportError as error:  # scikit-learn is an extra
+        raise CommandError(
+            f"calibrate needs scikit-learn ({error}): pip install 'faqbot[fit]'"
+        ) from None
+    from knowledge.evaluation import LabelError, read_labelled
+    from knowledge.policy import bundled_policy_path
+
+    engine = load_engine(config)
+    ids = [entry.id for entry in engine.knowledge.entries]
+    try:
+        sets = [LabelledSet(Path(path).name, read_labelled(path, ids)) for path in args.files]
+    except (OSError, LabelError) as error:
+        raise CommandError(str(error)) from None
+    policy, figures = calibrate(engine, sets, folds=args.folds)
+    print(f"cross-validated ({args.folds} folds, by message):")
+    for name, tally in figures.items():
+        print(f"  {name:<28} {tally}")
+    print(f"answer at probability >= {policy.answer_at:.3f}")
+    for name, weight in policy.weights.items():
+        print(f"  {name:<20} {weight:+.3f}")
+    if args.write:
+        target = Path(args.output) if args.output else bundled_policy_path()
+        target.write_text(policy.to_yaml(), encoding="utf-8")
+        print(f"written to {target}")
+    return EXIT_OK
 
 
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
@@ -149,10 +185,17 @@ def build_parser() -> argparse.ArgumentParser:
     check = command("check", "validate a knowledge base file")
     check.add_argument("path", nargs="?", help="the file (default: the configured one)")
     evaluate = command("eval", "measure answers on a labelled question set")
-    evaluate.add_argument("file", help="tab-separated: expected id, language, question")
-    evaluate.add_argument("--min-in-scope", type=float, default=0.95, metavar="RATE")
-    evaluate.add_argument("--min-rejected", type=float, default=0.90, metavar="RATE")
+    evaluate.add_argument("file", help="a labelled set: .tsv (entry ids) or .yaml (facts)")
+    evaluate.add_argument("--min-right", type=float, default=0.90, metavar="RATE")
+    evaluate.add_argument("--max-wrong", type=float, default=0.03, metavar="RATE")
+    evaluate.add_argument("--min-refused", type=float, default=0.92, metavar="RATE")
     evaluate.add_argument("--min-language", type=float, default=0.98, metavar="RATE")
+    evaluate.add_argument("--quiet", action="store_true", help="no list of misses")
+    calibrate = command("calibrate", "fit the answer policy on labelled question sets")
+    calibrate.add_argument("files", nargs="+", help="labelled sets (.tsv or facts .yaml)")
+    calibrate.add_argument("--folds", type=int, default=5, help="cross-validation folds")
+    calibrate.add_argument("--write", action="store_true", help="write the fitted policy")
+    calibrate.add_argument("--output", help="where to write it (default: the bundled one)")
     report = command("report", "unanswered and down-voted questions, grouped")
     report.add_argument("--since", type=int, default=30, metavar="DAYS")
     report.add_argument("--format", choices=("table", "csv"), default="table")
@@ -166,6 +209,7 @@ HANDLERS = {
     "ask": cmd_ask,
     "check": cmd_check,
     "eval": cmd_eval,
+    "calibrate": cmd_calibrate,
     "report": cmd_report,
 }
 

@@ -86,9 +86,8 @@ _SECTIONS: dict[str, dict[str, type | tuple[type, ...]]] = {
     "knowledge": {"path": str, "watch": bool, "watch_interval": (int, float)},
     "storage": {"path": str, "retention_days": int},
     "matching": {
-        "answer_threshold": (int, float),
+        "answer_confidence": (int, float),
         "suggest_threshold": (int, float),
-        "min_margin": (int, float),
     },
 }
 
@@ -180,12 +179,19 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
         raise ConfigError(f"storage.retention_days: expected at least 1, got {retention}")
     storage_path = _relative_to(source, storage.get("path", str(StorageConfig.path)))
 
+    for retired in ("answer_threshold", "min_margin"):
+        if retired in (data.get("matching") or {}):
+            raise ConfigError(
+                f"matching.{retired}: no longer used; the answer policy fitted on labelled "
+                "questions decides (knowledge/data/policy.yaml); matching.answer_confidence "
+                "overrides its probability threshold"
+            )
     matching = _section(data, "matching")
     try:
+        confidence = matching.get("answer_confidence")
         thresholds = Thresholds(
-            answer=float(matching.get("answer_threshold", Thresholds.answer)),
             suggest=float(matching.get("suggest_threshold", Thresholds.suggest)),
-            margin=float(matching.get("min_margin", Thresholds.margin)),
+            answer_at=None if confidence is None else float(confidence),
         )
     except ValueError as error:
         raise ConfigError(f"matching: {error}") from None

@@ -48,6 +48,12 @@ class Why:
     runner_up: str | None
     margin: float
     unknown_words: tuple[str, ...]
+    # What the answer policy read, and whether it read only the part after
+    # a self-introduction.
+    features: dict[str, float] | None = None
+    asked_part: bool = False
+    # The entry ranked first, answered or not.
+    best_entry: str | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,8 @@ class Answer:
     entry_id: str | None = None
     title: str | None = None
     score: float = 0.0
+    # The answer policy's probability that the best entry is the answer, 0..1.
+    confidence: float = 0.0
     suggestions: tuple[Suggestion, ...] = ()
     related: tuple[Link, ...] = ()
     topics: tuple[Link, ...] = ()
@@ -87,6 +95,7 @@ class Answer:
             "matched": self.matched,
             "entry_id": self.entry_id,
             "score": round(self.score, 1),
+            "confidence": round(self.confidence, 3),
             "language": self.language,
             "answer": self.plain_text(),
             "suggestions": [

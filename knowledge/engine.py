@@ -11,33 +11,40 @@ reference once, so it is answered wholly by the old or wholly by the new one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from knowledge.answer import Answer, Kind, Link, Suggestion, Why
 from knowledge.language import LanguageDetector
 from knowledge.matcher import Matcher, Ranking
 from knowledge.normalise import QUESTION_FILLER, THANKS_WORDS, asked_part, words
+from knowledge.policy import AnswerPolicy, features
 from knowledge.schema import Entry, KnowledgeBase, Language
-
-# Known words the part of a chatty message after its preamble needs to be answered alone.
-MIN_ASKED_WORDS = 2
 
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Where the engine stops guessing. Scores are 0-100."""
+    """Settings a deployment may change; the answer decision itself is the policy's."""
 
-    answer: float = 65.0  # at or above: answer directly
-    suggest: float = 40.0  # at or above (but below `answer`): offer "did you mean"
-    # Two entries this close are a coin toss ("conference": Puebla or Buenos
-    # Aires?): ask which one rather than guess.
-    margin: float = 3.0
+    # An entry scoring at least this (0-100) may be offered as "did you mean".
+    suggest: float = 40.0
+    # Answer at or above this probability; None: the policy's own `answer_at`.
+    answer_at: float | None = None
 
     def __post_init__(self) -> None:
-        if not 0 <= self.suggest <= self.answer <= 100:
-            raise ValueError("thresholds must satisfy 0 <= suggest <= answer <= 100")
-        if not 0 <= self.margin <= 100:
-            raise ValueError("the margin must be between 0 and 100")
+        if not 0 <= self.suggest <= 100:
+            raise ValueError("the suggestion threshold must be between 0 and 100")
+        if self.answer_at is not None and not 0 < self.answer_at < 1:
+            raise ValueError("answer_confidence must be between 0 and 1")
+
+
+@dataclass(frozen=True)
+class Assessed:
+    """One reading of a message, ranked and judged by the policy."""
+
+    ranking: Ranking
+    features: dict[str, float]
+    probability: float
+    asked_part: bool
 
 
 @dataclass(frozen=True)
@@ -59,10 +66,19 @@ class Engine:
     """Answers questions from the knowledge base that is live right now."""
 
     def __init__(
-        self, knowledge: KnowledgeBase | Loaded, thresholds: Thresholds | None = None
+        self,
+        knowledge: KnowledgeBase | Loaded,
+        thresholds: Thresholds | None = None,
+        policy: AnswerPolicy | None = None,
     ) -> None:
         self.thresholds = thresholds or Thresholds()
+        self.policy = policy or AnswerPolicy.bundled()
         self._loaded = knowledge if isinstance(knowledge, Loaded) else Loaded.build(knowledge)
+
+    @property
+    def answer_at(self) -> float:
+        """The probability at or above which the engine answers."""
+        return self.thresholds.answer_at or self.policy.answer_at
 
     @property
     def knowledge(self) -> KnowledgeBase:
@@ -88,30 +104,34 @@ class Engine:
         """
         loaded = self._loaded
         detected = loaded.detector.detect(question)
-        ranking = loaded.matcher.rank(question, language=detected)
-        if not self._confident(ranking):
-            ranking = self._asked_part_ranking(loaded, question, detected) or ranking
+        readings = self._assess(loaded, question, detected)
+        chosen = max(readings, key=lambda reading: reading.probability, default=None)
+        ranking = (
+            chosen.ranking if chosen is not None else loaded.matcher.rank(question, 4, detected)
+        )
         best = ranking.best
         # A message that shows no language ("recomendasiones", "Puebla") is
         # answered in the language of the stored question it matched best.
         reply_language = (
-            language
-            or detected
-            or (best.language if best is not None else None)
-            or fallback
+            language or detected or (best.language if best is not None else None) or fallback
         )
-        if best is None:
+        if chosen is None or best is None:
             return self._without_match(loaded, question, reply_language, ranking)
         why = Why(
             matched_question=best.question,
             runner_up=ranking.results[1].entry_id if len(ranking.results) > 1 else None,
             margin=round(ranking.margin, 1),
             unknown_words=ranking.unknown,
+            features=chosen.features,
+            asked_part=chosen.asked_part,
+            best_entry=best.entry_id,
         )
-        if best.score >= self.thresholds.answer and ranking.margin >= self.thresholds.margin:
+        confidence = round(chosen.probability, 3)
+        if chosen.probability >= self.answer_at:
             entry = loaded.knowledge.entry(best.entry_id)
             assert entry is not None
-            return self._entry_answer(loaded, entry, question, reply_language, best.score, why)
+            answer = self._entry_answer(loaded, entry, question, reply_language, best.score, why)
+            return replace(answer, confidence=confidence)
         suggestions = self._suggestions(loaded, ranking, reply_language)
         if suggestions:
             return Answer(
@@ -120,38 +140,42 @@ class Engine:
                 language=reply_language,
                 text=loaded.knowledge.text("did_you_mean", reply_language),
                 score=best.score,
+                confidence=confidence,
                 suggestions=suggestions,
                 why=why,
             )
-        return self._fallback(loaded, question, reply_language, best.score, why)
+        return replace(
+            self._fallback(loaded, question, reply_language, best.score, why),
+            confidence=confidence,
+        )
 
-    def _asked_part_ranking(
-        self, loaded: Loaded, question: str, language: Language | None
-    ) -> Ranking | None:
-        """The ranking of what a chatty message asks after its preamble, if that is sure.
+    def assess(self, question: str) -> list[Assessed]:
+        """Every reading of a message the policy weighs (for fitting and `--explain`)."""
+        loaded = self._loaded
+        return self._assess(loaded, question, loaded.detector.detect(question))
+
+    def _assess(self, loaded: Loaded, question: str, language: Language | None) -> list[Assessed]:
+        """The whole message, and what it asks after a self-introduction if it has one.
 
         "Hi, I'm a student writing a report for my university class and I'd like
         to know what ECLAC recommends": the preamble's words the knowledge base
-        never saw weigh against the whole message. The part after the last
-        request cue ("I'd like to know", "quisiera saber", a colon) is matched
-        alone, and counts only when it has at least two known words, no unknown
-        one (an unknown word there is what is asked about: "tell me a joke") and
-        a confident answer.
+        never saw weigh against the whole message, so the part after the last
+        request cue ("I'd like to know", "quisiera saber", a colon) is read
+        alone too. The policy judges both; the surer reading is answered.
         """
+        readings = [loaded.matcher.rank(question, language=language)]
         part = asked_part(question)
-        if part is None:
-            return None
-        asked = loaded.matcher.rank(part, language=language)
-        known_enough = len(asked.tokens) >= MIN_ASKED_WORDS and not asked.unknown
-        return asked if known_enough and self._confident(asked) else None
-
-    def _confident(self, ranking: Ranking) -> bool:
-        best = ranking.best
-        return (
-            best is not None
-            and best.score >= self.thresholds.answer
-            and ranking.margin >= self.thresholds.margin
-        )
+        if part is not None:
+            readings.append(loaded.matcher.rank(part, language=language))
+        assessed = []
+        for position, ranking in enumerate(readings):
+            if ranking.best is None:
+                continue
+            values = features(ranking, language, asked_part=position > 0)
+            assessed.append(
+                Assessed(ranking, values, self.policy.probability(values), position > 0)
+            )
+        return assessed
 
     def open(self, entry_id: str, language: Language) -> Answer | None:
         """The answer of one entry, for buttons, commands and deep links; None if unknown."""

@@ -1,0 +1,136 @@
+"""The answer policy: how sure the ranking's best entry is the answer.
+
+The matcher ranks entries; whether to answer with the first, offer "did you
+mean", or say "I don't know" is a separate decision, and hand-set thresholds
+made it badly: the right entry was first for 82 % of realistic questions, yet
+fewer than half were answered. So the decision is a logistic regression over
+features of the ranking and of the message, fitted on labelled questions
+(`faqbot calibrate`). Its weights live in `data/policy.yaml` beside the
+knowledge base, with what they were fitted on and their cross-validated
+figures, so a change in them is a reviewable diff. Answering needs no more
+than the dot product here; fitting needs scikit-learn (`pip install
+faqbot[fit]`), which only `faqbot calibrate` imports.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from knowledge.matcher import Ranking
+from knowledge.schema import Language
+
+# The features, in the order the weights file lists them. Each is 0..1 or a
+# small count; what each says is in `features` below.
+FEATURES = (
+    "score",
+    "margin",
+    "runner_up",
+    "message_coverage",
+    "question_coverage",
+    "phrasing",
+    "known_words",
+    "unknown_words",
+    "unknown_share",
+    "corrected",
+    "one_word",
+    "spanish",
+    "asked_part",
+)
+
+
+def features(ranking: Ranking, language: Language | None, asked_part: bool) -> dict[str, float]:
+    """What the policy reads of one ranking of one message."""
+    best = ranking.best
+    assert best is not None, "only a ranking with a best entry is assessed"
+    runner_up = ranking.results[1].score if len(ranking.results) > 1 else 0.0
+    known = len(ranking.tokens)
+    return {
+        # The matcher's score of the best entry and how far ahead it is.
+        "score": best.score / 100.0,
+        "margin": ranking.margin / 100.0,
+        "runner_up": runner_up / 100.0,
+        # Its three parts: how much of the message the entry explains, how
+        # much of its best stored question the message holds, and how alike
+        # the two are phrased.
+        "message_coverage": best.message_coverage,
+        "question_coverage": best.question_coverage,
+        "phrasing": best.phrasing,
+        # How much the message says that we know, and what we do not know.
+        "known_words": min(known, 8) / 8.0,
+        "unknown_words": min(len(ranking.unknown), 8) / 8.0,
+        "unknown_share": ranking.unknown_share,
+        "corrected": min(ranking.corrected, 4) / 4.0,
+        "one_word": 1.0 if known == 1 and not ranking.unknown else 0.0,
+        "spanish": 1.0 if language == "es" else 0.0,
+        # Read after a self-introduction ("I'm a student… I'd like to know").
+        "asked_part": 1.0 if asked_part else 0.0,
+    }
+
+
+@dataclass(frozen=True)
+class AnswerPolicy:
+    """A fitted logistic regression and the probability at which it answers."""
+
+    weights: dict[str, float]
+    intercept: float
+    # At or above: answer. Chosen with the weights (see `calibrate`).
+    answer_at: float
+    # What it was fitted on and how it did, for the reader of the file.
+    about: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        missing = [name for name in FEATURES if name not in self.weights]
+        unknown = [name for name in self.weights if name not in FEATURES]
+        if missing or unknown:
+            raise ValueError(f"policy weights: missing {missing}, unknown {unknown}")
+        if not 0.0 < self.answer_at < 1.0:
+            raise ValueError("policy answer_at must be between 0 and 1")
+
+    def probability(self, values: dict[str, float]) -> float:
+        """How likely answering with the best entry is right, 0..1."""
+        z = self.intercept + sum(self.weights[name] * values[name] for name in FEATURES)
+        return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
+
+    @classmethod
+    def read(cls, path: str | Path) -> AnswerPolicy:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: expected a mapping")
+        try:
+            return cls(
+                weights={str(k): float(v) for k, v in data["weights"].items()},
+                intercept=float(data["intercept"]),
+                answer_at=float(data["answer_at"]),
+                about=dict(data.get("about") or {}),
+            )
+        except (KeyError, TypeError, AttributeError) as error:
+            raise ValueError(f"{path}: not a policy file ({error})") from None
+
+    @classmethod
+    def bundled(cls) -> AnswerPolicy:
+        return cls.read(bundled_policy_path())
+
+    def to_yaml(self) -> str:
+        header = (
+            "# The answer policy, fitted by `faqbot calibrate`: do not edit by hand.\n"
+            "# P(right) = 1 / (1 + exp(-(intercept + sum(weight * feature)))); the bot\n"
+            "# answers when P >= answer_at. The features are described in\n"
+            "# knowledge/policy.py; `about` says what the weights were fitted on and\n"
+            "# their cross-validated figures.\n"
+        )
+        body = {
+            "answer_at": round(self.answer_at, 4),
+            "intercept": round(self.intercept, 4),
+            "weights": {name: round(self.weights[name], 4) for name in FEATURES},
+            "about": self.about,
+        }
+        return header + yaml.safe_dump(body, sort_keys=False, allow_unicode=True, width=100)
+
+
+def bundled_policy_path() -> Path:
+    return Path(__file__).with_name("data") / "policy.yaml"
