@@ -16,8 +16,9 @@ from dataclasses import dataclass, replace
 from knowledge.answer import Answer, Kind, Link, Suggestion, Why
 from knowledge.language import LanguageDetector
 from knowledge.matcher import Matcher, Ranking
-from knowledge.normalise import QUESTION_FILLER, THANKS_WORDS, asked_part, words
+from knowledge.normalise import QUESTION_FILLER, THANKS_WORDS, asked_part, last_question, words
 from knowledge.policy import AnswerPolicy, features
+from knowledge.question_kind import asked_kinds
 from knowledge.schema import Entry, KnowledgeBase, Language
 
 
@@ -161,17 +162,22 @@ class Engine:
         to know what ECLAC recommends": the preamble's words the knowledge base
         never saw weigh against the whole message, so the part after the last
         request cue ("I'd like to know", "quisiera saber", a colon) is read
-        alone too. The policy judges both; the surer reading is answered.
+        alone too, and so is the message's last question when it has several
+        sentences ("I teach demography in Port of Spain. Which meeting was it
+        prepared for?"). The policy judges each; the surest reading is answered.
         """
-        readings = [loaded.matcher.rank(question, language=language)]
-        part = asked_part(question)
-        if part is not None:
-            readings.append(loaded.matcher.rank(part, language=language))
+        texts = [question]
+        for part in (asked_part(question), last_question(question)):
+            if part is not None and part not in texts:
+                texts.append(part)
         assessed = []
-        for position, ranking in enumerate(readings):
+        for position, text in enumerate(texts):
+            ranking = loaded.matcher.rank(text, language=language)
             if ranking.best is None:
                 continue
-            values = features(ranking, language, asked_part=position > 0)
+            entry = loaded.knowledge.entry(ranking.best.entry_id)
+            holds = entry.holds if entry is not None else ()
+            values = features(ranking, language, position > 0, asked_kinds(text), holds)
             assessed.append(
                 Assessed(ranking, values, self.policy.probability(values), position > 0)
             )

@@ -20,6 +20,7 @@ from yaml.events import AliasEvent, CollectionStartEvent, NodeEvent, ScalarEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from knowledge.normalise import QUESTION_WORDS, content_words, words
+from knowledge.question_kind import KINDS
 from knowledge.schema import (
     COMMAND_ENTRIES,
     LANGUAGES,
@@ -275,7 +276,7 @@ class _Reader:
             node,
             what,
             required=("id", "topic", "title", "questions", "answer"),
-            optional=("keywords", "related", "source", "question_words"),
+            optional=("keywords", "related", "source", "question_words", "holds"),
         )
         if fields is None or "id" not in fields:
             return None
@@ -315,6 +316,16 @@ class _Reader:
                 else:
                     self.problem(item, f"{what}: source items are paragraph numbers")
         question_words = self.question_words(fields.get("question_words"), what)
+        holds: list[str] = []
+        if "holds" in fields:
+            for value, item in self.text_list(fields["holds"], f"{what}: holds", True):
+                if value not in KINDS:
+                    allowed = ", ".join(KINDS)
+                    self.problem(item, f"{what}: '{value}' is not a kind of fact ({allowed})")
+                elif value in holds:
+                    self.problem(item, f"{what}: '{value}' is given twice in holds")
+                else:
+                    holds.append(value)
         if topic is None or title is None or answer is None or questions is None:
             return None
         entry = Entry(
@@ -327,6 +338,7 @@ class _Reader:
             related=tuple(related),
             source=tuple(source),
             question_words=tuple(question_words),
+            holds=tuple(holds),
         )
         return entry, fields
 

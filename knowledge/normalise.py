@@ -190,3 +190,18 @@ def asked_part(text: str) -> str | None:
     if any(word and word not in _SELF_INTRODUCTION for word in preamble):
         return None
     return folded[cues[-1].end() :].strip() or None
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?\n])\s+")
+
+
+def last_question(text: str) -> str | None:
+    """The last sentence of a message of several that asks something, or its last sentence.
+
+    None for a message of one sentence: it is read whole anyway.
+    """
+    sentences = [part.strip() for part in _SENTENCE_END.split(text.strip()) if part.strip()]
+    if len(sentences) < 2:
+        return None
+    asking = [sentence for sentence in sentences if "?" in sentence]
+    return (asking or sentences)[-1]

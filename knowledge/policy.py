@@ -40,11 +40,23 @@ FEATURES = (
     "one_word",
     "spanish",
     "asked_part",
+    "asks_kind",
+    "kind_missing",
 )
 
 
-def features(ranking: Ranking, language: Language | None, asked_part: bool) -> dict[str, float]:
-    """What the policy reads of one ranking of one message."""
+def features(
+    ranking: Ranking,
+    language: Language | None,
+    asked_part: bool,
+    kinds: tuple[str, ...] = (),
+    holds: tuple[str, ...] = (),
+) -> dict[str, float]:
+    """What the policy reads of one ranking of one message.
+
+    `kinds` are the kinds of fact the message asks for (a place, a time…),
+    `holds` those the best entry's answer holds.
+    """
     best = ranking.best
     assert best is not None, "only a ranking with a best entry is assessed"
     runner_up = ranking.results[1].score if len(ranking.results) > 1 else 0.0
@@ -67,8 +79,13 @@ def features(ranking: Ranking, language: Language | None, asked_part: bool) -> d
         "corrected": min(ranking.corrected, 4) / 4.0,
         "one_word": 1.0 if known == 1 and not ranking.unknown else 0.0,
         "spanish": 1.0 if language == "es" else 0.0,
-        # Read after a self-introduction ("I'm a student… I'd like to know").
+        # Only a part of the message was read: what follows a self-introduction
+        # ("I'm a student… I'd like to know"), or its last question.
         "asked_part": 1.0 if asked_part else 0.0,
+        # It asks for a kind of fact, and one the best entry does not hold
+        # ("where did the 2005 summit meet?": the release never says).
+        "asks_kind": 1.0 if kinds else 0.0,
+        "kind_missing": 1.0 if any(kind not in holds for kind in kinds) else 0.0,
     }
 
 
@@ -84,10 +101,13 @@ class AnswerPolicy:
     about: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        missing = [name for name in FEATURES if name not in self.weights]
         unknown = [name for name in self.weights if name not in FEATURES]
-        if missing or unknown:
-            raise ValueError(f"policy weights: missing {missing}, unknown {unknown}")
+        if unknown:
+            raise ValueError(f"policy weights: unknown features {unknown}")
+        # A feature the file does not weigh (one added since it was fitted)
+        # counts for nothing until `faqbot calibrate` fits it.
+        for name in FEATURES:
+            self.weights.setdefault(name, 0.0)
         if not 0.0 < self.answer_at < 1.0:
             raise ValueError("policy answer_at must be between 0 and 1")
 

@@ -124,6 +124,9 @@ class Entry:
     source: tuple[int, ...] = ()
     # Question words ("when", "donde"), folded, that alone open this entry.
     question_words: tuple[str, ...] = ()
+    # The kinds of fact its answer holds (knowledge.question_kind.KINDS): a
+    # question asking for another kind is one the release does not answer.
+    holds: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
