@@ -130,10 +130,13 @@ def cmd_calibrate(args: argparse.Namespace, config: Config) -> int:
         sets = [LabelledSet(Path(path).name, read_labelled(path, ids)) for path in args.files]
     except (OSError, LabelError) as error:
         raise CommandError(str(error)) from None
-    policy, figures = calibrate(engine, sets, folds=args.folds)
-    print(f"cross-validated ({args.folds} folds, by message):")
-    for name, tally in figures.items():
-        print(f"  {name:<28} {tally}")
+    from knowledge.evaluation import format_report
+
+    policy, reports = calibrate(engine, sets, folds=args.folds)
+    for name, report in reports.items():
+        print(f"== {name}: cross-validated ({args.folds} folds by message)")
+        print(format_report(report, show_misses=args.misses))
+        print()
     print(f"answer at probability >= {policy.answer_at:.3f}")
     for name, weight in policy.weights.items():
         print(f"  {name:<20} {weight:+.3f}")
@@ -196,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--folds", type=int, default=5, help="cross-validation folds")
     calibrate.add_argument("--write", action="store_true", help="write the fitted policy")
     calibrate.add_argument("--output", help="where to write it (default: the bundled one)")
+    calibrate.add_argument("--misses", action="store_true", help="list each set's misses")
     report = command("report", "unanswered and down-voted questions, grouped")
     report.add_argument("--since", type=int, default=30, metavar="DAYS")
     report.add_argument("--format", choices=("table", "csv"), default="table")

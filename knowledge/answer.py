@@ -18,6 +18,9 @@ class Kind(StrEnum):
 
     ANSWER = "answer"  # a confident match: the entry's answer
     DID_YOU_MEAN = "did_you_mean"  # unsure: offer the closest entries
+    # the topic is clear but the release does not say what is asked: say so,
+    # then what it does say; the entry is offered as the first choice
+    NOT_STATED = "not_stated"
     FALLBACK = "fallback"  # nothing close: say so, show topics and the press contact
     GREETING = "greeting"  # only pleasantries ("hola", "thanks"): greet back
     EMPTY = "empty"  # nothing to read (punctuation, whitespace)

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
+from knowledge.answer import Kind
 from knowledge.engine import Engine
-from knowledge.evaluation import Labelled, right_answer
+from knowledge.evaluation import Labelled, Outcome, Report, measure, report_of, right_answer
 from knowledge.policy import FEATURES, AnswerPolicy
 
 # A wrong answer (or an answer to a question the release does not cover)
@@ -37,6 +38,9 @@ WRONG_COST = 3.0
 # L2 regularisation of the logistic regression (scikit-learn's C). The
 # cross-validated figures moved by under a point between 0.3 and 3.
 REGULARISATION = 1.0
+# The range the answer threshold is chosen in: answering below a one-in-twenty
+# chance, or refusing above nineteen-in-twenty, is never what a reader wants.
+MIN_THRESHOLD, MAX_THRESHOLD = 0.05, 0.95
 # The folds of the cross-validation, and the seed of their shuffle.
 FOLDS = 5
 SEED = 2006
@@ -59,31 +63,13 @@ class LabelledSet:
 
 @dataclass
 class Figures:
-    """Decisions on one set of items: how many answered rightly, wrongly, refused."""
+    """Decisions of a policy alone on a set of items, for choosing its threshold."""
 
     in_scope: int = 0
     right: int = 0
     wrong: int = 0
     out_of_scope: int = 0
     refused: int = 0
-
-    def as_dict(self) -> dict[str, float | int]:
-        return {
-            "in_scope": self.in_scope,
-            "answered_right": round(self.right / max(self.in_scope, 1), 3),
-            "answered_wrong": round(self.wrong / max(self.in_scope, 1), 3),
-            "out_of_scope": self.out_of_scope,
-            "refused": round(self.refused / max(self.out_of_scope, 1), 3),
-        }
-
-    def __str__(self) -> str:
-        return (
-            f"right {100 * self.right / max(self.in_scope, 1):5.1f}%  "
-            f"wrong {100 * self.wrong / max(self.in_scope, 1):4.1f}%  "
-            f"of {self.in_scope} in scope; "
-            f"refused {100 * self.refused / max(self.out_of_scope, 1):5.1f}% "
-            f"of {self.out_of_scope} out of scope"
-        )
 
 
 def samples_of(engine: Engine, items: Sequence[Labelled]) -> list[Sample]:
@@ -102,8 +88,13 @@ def samples_of(engine: Engine, items: Sequence[Labelled]) -> list[Sample]:
     return samples
 
 
-def fit(samples: Sequence[Sample], items: Sequence[Labelled]) -> AnswerPolicy:
-    """Weights on all the samples, and the threshold that maximises the utility."""
+def fit(engine: Engine, samples: Sequence[Sample], items: Sequence[Labelled]) -> AnswerPolicy:
+    """Weights on all the samples, and the threshold that maximises the utility.
+
+    The threshold is chosen on the engine's real decisions: an answer that the
+    release's values or kinds of fact turn into "the release does not say"
+    (knowledge/engine.py) is no answer, whatever the threshold.
+    """
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
@@ -123,7 +114,7 @@ def fit(samples: Sequence[Sample], items: Sequence[Labelled]) -> AnswerPolicy:
         for coef, mean, scale in zip(model.coef_[0], scaler.mean_, scales, strict=True)
     )
     provisional = AnswerPolicy(weights, intercept, 0.5)
-    threshold = best_threshold(provisional, samples, items)
+    threshold = best_threshold(engine, provisional, samples, items)
     return AnswerPolicy(weights, intercept, threshold)
 
 
@@ -140,12 +131,15 @@ def decide(
 
 
 def figures_at(
-    threshold: float, chosen: dict[int, tuple[float, bool]], items: Sequence[Labelled]
+    threshold: float,
+    chosen: dict[int, tuple[float, bool]],
+    items: Sequence[Labelled],
+    withheld: set[int],
 ) -> Figures:
     figures = Figures()
     for index, item in enumerate(items):
         probability, right = chosen.get(index, (0.0, False))
-        answered = probability >= threshold
+        answered = probability >= threshold and index not in withheld
         if item.in_scope:
             figures.in_scope += 1
             figures.right += answered and right
@@ -157,85 +151,79 @@ def figures_at(
 
 
 def best_threshold(
-    policy: AnswerPolicy, samples: Sequence[Sample], items: Sequence[Labelled]
+    engine: Engine, policy: AnswerPolicy, samples: Sequence[Sample], items: Sequence[Labelled]
 ) -> float:
     chosen = decide(policy, samples, items)
-    candidates = sorted({round(p, 3) for p, _ in chosen.values() if 0.05 <= p <= 0.95})
+    # What the engine would never answer, at any threshold: ask with the
+    # lowest one and see which answers the release's claims withhold.
+    answering = engine.with_policy(replace(policy, answer_at=MIN_THRESHOLD))
+    withheld = {
+        index
+        for index, item in enumerate(items)
+        if answering.ask(item.question).kind is Kind.NOT_STATED
+    }
+    candidates = sorted(
+        {round(p, 3) for p, _ in chosen.values() if MIN_THRESHOLD <= p <= MAX_THRESHOLD}
+    )
 
     def utility(threshold: float) -> float:
-        f = figures_at(threshold, chosen, items)
+        f = figures_at(threshold, chosen, items, withheld)
         return f.right - WRONG_COST * (f.wrong + (f.out_of_scope - f.refused))
 
     return max(candidates or [0.5], key=lambda t: (utility(t), -t))
 
 
 def cross_validate(
-    samples: Sequence[Sample], items: Sequence[Labelled], folds: int = FOLDS
-) -> tuple[dict[int, tuple[float, bool]], dict[int, float]]:
-    """Out-of-fold decisions: each item judged by a policy fitted without its fold.
-
-    Returns each item's (probability, right) and the threshold of its fold.
-    """
+    engine: Engine, samples: Sequence[Sample], items: Sequence[Labelled], folds: int = FOLDS
+) -> list[Outcome]:
+    """Out-of-fold outcomes: each item answered by the engine under a policy fitted
+    (weights and threshold) without its fold, in the items' order."""
     order = list(range(len(items)))
     random.Random(SEED).shuffle(order)
     fold_of = {item: position % folds for position, item in enumerate(order)}
-    decided: dict[int, tuple[float, bool]] = {}
-    thresholds: dict[int, float] = {}
+    outcomes: dict[int, Outcome] = {}
     for fold in range(folds):
         train_items = [i for i in range(len(items)) if fold_of[i] != fold]
         renumber = {old: new for new, old in enumerate(train_items)}
         train = [Sample(renumber[s.item], s.values, s.right) for s in samples if s.item in renumber]
-        policy = fit(train, [items[i] for i in train_items])
-        held = [s for s in samples if fold_of[s.item] == fold]
-        for index, decision in decide(policy, held, items).items():
-            decided[index] = decision
-            thresholds[index] = policy.answer_at
-    return decided, thresholds
-
-
-def cross_validated_figures(
-    decided: dict[int, tuple[float, bool]],
-    thresholds: dict[int, float],
-    items: Sequence[Labelled],
-    indices: Sequence[int],
-) -> Figures:
-    figures = Figures()
-    for index in indices:
-        item = items[index]
-        probability, right = decided.get(index, (0.0, False))
-        answered = probability >= thresholds.get(index, 1.0)
-        if item.in_scope:
-            figures.in_scope += 1
-            figures.right += answered and right
-            figures.wrong += answered and not right
-        else:
-            figures.out_of_scope += 1
-            figures.refused += not answered
-    return figures
+        policy = fit(engine, train, [items[i] for i in train_items])
+        held = [i for i in range(len(items)) if fold_of[i] == fold]
+        judged = measure(engine.with_policy(policy), [items[i] for i in held])
+        outcomes.update(zip(held, judged, strict=True))
+    return [outcomes[i] for i in range(len(items))]
 
 
 def calibrate(
     engine: Engine, sets: Sequence[LabelledSet], folds: int = FOLDS
-) -> tuple[AnswerPolicy, dict[str, Figures]]:
-    """Fit a policy on all the sets; figures per set, cross-validated."""
+) -> tuple[AnswerPolicy, dict[str, Report]]:
+    """Fit a policy on all the sets; a report per set, cross-validated."""
     items: list[Labelled] = [item for labelled in sets for item in labelled.items]
     samples = samples_of(engine, items)
-    decided, thresholds = cross_validate(samples, items, folds)
-    report: dict[str, Figures] = {}
+    outcomes = cross_validate(engine, samples, items, folds)
+    reports: dict[str, Report] = {}
     start = 0
     for labelled in sets:
-        indices = range(start, start + len(labelled.items))
-        report[labelled.name] = cross_validated_figures(decided, thresholds, items, indices)
+        reports[labelled.name] = report_of(outcomes[start : start + len(labelled.items)])
         start += len(labelled.items)
-    report["all"] = cross_validated_figures(decided, thresholds, items, range(len(items)))
-    policy = fit(samples, items)
+    policy = fit(engine, samples, items)
     about = {
         "fitted": date.today().isoformat(),
         "fitted_on": [f"{labelled.name} ({len(labelled.items)} messages)" for labelled in sets],
         "wrong_cost": WRONG_COST,
         "cross_validated": {
             "folds": folds,
-            **{name: figures.as_dict() for name, figures in report.items()},
+            **{name: summary(report) for name, report in reports.items()},
         },
     }
-    return AnswerPolicy(policy.weights, policy.intercept, policy.answer_at, about), report
+    return AnswerPolicy(policy.weights, policy.intercept, policy.answer_at, about), reports
+
+
+def summary(report: Report) -> dict[str, float]:
+    """The headline rates of a report, for the policy file."""
+    rates = {
+        "answered_right": report.right.get("all"),
+        "answered_wrong": report.wrong.get("all"),
+        "out_of_scope_refused": report.refused.get("all"),
+        "answer_language": report.language.get("all"),
+    }
+    return {name: round(tally.rate, 3) for name, tally in rates.items() if tally is not None}

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from knowledge.answer import Answer, Kind, Link, Suggestion, Why
+from knowledge.claims import is_yes_no, named_values
 from knowledge.language import LanguageDetector
 from knowledge.matcher import Matcher, Ranking
 from knowledge.normalise import QUESTION_FILLER, THANKS_WORDS, asked_part, last_question, words
@@ -46,6 +47,8 @@ class Assessed:
     features: dict[str, float]
     probability: float
     asked_part: bool
+    # The text read: the whole message or a part of it.
+    text: str
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,10 @@ class Engine:
         self.thresholds = thresholds or Thresholds()
         self.policy = policy or AnswerPolicy.bundled()
         self._loaded = knowledge if isinstance(knowledge, Loaded) else Loaded.build(knowledge)
+
+    def with_policy(self, policy: AnswerPolicy) -> Engine:
+        """The same live knowledge base under another answer policy (for cross-validation)."""
+        return Engine(self._loaded, self.thresholds, policy)
 
     @property
     def answer_at(self) -> float:
@@ -128,11 +135,12 @@ class Engine:
             best_entry=best.entry_id,
         )
         confidence = round(chosen.probability, 3)
-        if chosen.probability >= self.answer_at:
-            entry = loaded.knowledge.entry(best.entry_id)
-            assert entry is not None
+        entry = loaded.knowledge.entry(best.entry_id)
+        assert entry is not None
+        if chosen.probability >= self.answer_at or self._unless_kind(chosen) >= self.answer_at:
             answer = self._entry_answer(loaded, entry, question, reply_language, best.score, why)
-            return replace(answer, confidence=confidence)
+            answer = replace(answer, confidence=confidence)
+            return self._as_claimed(loaded, chosen, entry, answer)
         suggestions = self._suggestions(loaded, ranking, reply_language)
         if suggestions:
             return Answer(
@@ -148,6 +156,65 @@ class Engine:
         return replace(
             self._fallback(loaded, question, reply_language, best.score, why),
             confidence=confidence,
+        )
+
+    def _unless_kind(self, reading: Assessed) -> float:
+        """The policy's probability had the message not asked for a kind of fact the
+        best entry does not hold: high when the topic is clear but the fact is not there."""
+        if not reading.features["kind_missing"]:
+            return 0.0
+        return self.policy.probability({**reading.features, "kind_missing": 0.0})
+
+    def _as_claimed(
+        self, loaded: Loaded, reading: Assessed, entry: Entry, answer: Answer
+    ) -> Answer:
+        """The entry's answer, led by what the release says of the question's claim.
+
+        - asks for a kind of fact the entry does not hold ("where did the 2005
+          summit meet?"): "The press release does not say where…", not matched;
+        - a yes/no question naming only values the entry states: "Yes." first;
+        - naming a value where the entry states another of a complete kind
+          ("is the session in Santiago?"): "No, not Santiago." first;
+        - naming a value the entry does not list, or a year or session number
+          it does not state in any question: "The press release does not
+          mention …", not matched, since its list may be incomplete.
+        """
+        language = answer.language
+        knowledge = loaded.knowledge
+        if reading.features["kind_missing"]:
+            kind = next(k for k in asked_kinds(reading.text) if k not in entry.holds)
+            lead = knowledge.text(f"not_stated_{kind}", language).format(title=answer.title)
+            return self._not_stated(answer, lead, entry)
+        named = named_values(reading.text)
+        yes_no = is_yes_no(reading.text)
+        if not yes_no:
+            # A wh-question names values in passing ("from Mexico, who is…"); only
+            # another year or session is a claim the release may not cover.
+            named = tuple(n for n in named if n.kind in ("year", "session"))
+        if not named:
+            return answer
+        stated = [n for n in named if n.value in entry.values.get(n.kind, ())]
+        unstated = [n for n in named if n not in stated]
+        if stated and not unstated:
+            return replace(answer, text=f"{knowledge.text('claim_yes', language)}\n{answer.text}")
+        if stated:
+            return answer
+        shown = ", ".join(n.value for n in unstated)
+        if yes_no and all(
+            n.kind in entry.values and n.kind not in entry.partial_values for n in unstated
+        ):
+            lead = knowledge.text("claim_no", language).format(named=shown)
+            return replace(answer, text=f"{lead}\n{answer.text}")
+        lead = knowledge.text("claim_not_listed", language).format(named=shown)
+        return self._not_stated(answer, lead, entry)
+
+    @staticmethod
+    def _not_stated(answer: Answer, lead: str, entry: Entry) -> Answer:
+        return replace(
+            answer,
+            kind=Kind.NOT_STATED,
+            text=f"{lead}\n{answer.text}",
+            suggestions=(Suggestion(entry.id, entry.questions[answer.language][0], answer.score),),
         )
 
     def assess(self, question: str) -> list[Assessed]:
@@ -179,7 +246,7 @@ class Engine:
             holds = entry.holds if entry is not None else ()
             values = features(ranking, language, position > 0, asked_kinds(text), holds)
             assessed.append(
-                Assessed(ranking, values, self.policy.probability(values), position > 0)
+                Assessed(ranking, values, self.policy.probability(values), position > 0, text)
             )
         return assessed
 

@@ -20,9 +20,10 @@ from yaml.events import AliasEvent, CollectionStartEvent, NodeEvent, ScalarEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from knowledge.normalise import QUESTION_WORDS, content_words, words
-from knowledge.question_kind import KINDS
+from knowledge.claims import VALUE_KINDS, Named, canonical_name, named_values
 from knowledge.schema import (
     COMMAND_ENTRIES,
+    KINDS,
     LANGUAGES,
     TEXT_KEYS,
     TEXT_MAX_CHARS,
@@ -276,7 +277,7 @@ class _Reader:
             node,
             what,
             required=("id", "topic", "title", "questions", "answer"),
-            optional=("keywords", "related", "source", "question_words", "holds"),
+            optional=("keywords", "related", "source", "question_words", "holds", "values"),
         )
         if fields is None or "id" not in fields:
             return None
@@ -326,6 +327,9 @@ class _Reader:
                     self.problem(item, f"{what}: '{value}' is given twice in holds")
                 else:
                     holds.append(value)
+        values, partial = (
+            self.values(fields["values"], what, answer) if "values" in fields else ({}, [])
+        )
         if topic is None or title is None or answer is None or questions is None:
             return None
         entry = Entry(
@@ -339,8 +343,43 @@ class _Reader:
             source=tuple(source),
             question_words=tuple(question_words),
             holds=tuple(holds),
+            values=values,
+            partial_values=tuple(partial),
         )
         return entry, fields
+
+    def values(
+        self, node: Node, what: str, answer: Localized | None
+    ) -> tuple[dict[str, tuple[str, ...]], list[str]]:
+        """The values an entry's answer states, each checked against that answer."""
+        fields = self.mapping(node, f"{what}: values", optional=(*VALUE_KINDS, "partial"))
+        result: dict[str, tuple[str, ...]] = {}
+        partial: list[str] = []
+        for kind, value_node in (fields or {}).items():
+            items = self.text_list(value_node, f"{what}: values.{kind}", False)
+            if kind == "partial":
+                for value, item in items:
+                    if value not in VALUE_KINDS:
+                        self.problem(item, f"{what}: values.partial: '{value}' is not a kind")
+                    partial.append(value)
+                continue
+            found = []
+            for value, item in items:
+                canonical = canonical_name(kind, value)
+                if canonical is None:
+                    self.problem(item, f"{what}: values.{kind}: '{value}' is not a known {kind}")
+                    continue
+                for lang in LANGUAGES:
+                    if answer is not None and Named(kind, canonical) not in named_values(
+                        answer(lang)
+                    ):
+                        self.problem(
+                            item,
+                            f"{what}: values.{kind}: the {lang} answer does not state '{value}'",
+                        )
+                found.append(canonical)
+            result[kind] = tuple(found)
+        return result, partial
 
     def question_words(self, node: Node | None, what: str) -> list[str]:
         """Question words that alone open the entry ("when?"), from QUESTION_WORDS.

@@ -13,8 +13,7 @@ from __future__ import annotations
 import re
 
 from knowledge.normalise import fold
-
-KINDS = ("place", "time", "who", "number", "outcome")
+from knowledge.schema import KINDS
 
 # Folded cue phrases for each kind, English and Spanish. A plural "which
 # countries" asks who; a singular "which country" asks where.

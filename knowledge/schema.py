@@ -12,6 +12,10 @@ from typing import Literal
 Language = Literal["en", "es"]
 LANGUAGES: tuple[Language, ...] = ("en", "es")
 
+# The kinds of fact a question may ask for and an entry may hold (`holds`);
+# knowledge.question_kind tells them from a question's words.
+KINDS = ("place", "time", "who", "number", "outcome")
+
 # Commands that open one entry, the same in Telegram and the terminal chat.
 # The checker makes sure each of these entries exists.
 COMMAND_ENTRIES: dict[str, str] = {
@@ -78,6 +82,14 @@ TEXT_KEYS = (
     "stats_top_entries",
     "stats_top_unanswered",
     "stats_feedback",
+    "claim_yes",
+    "claim_no",
+    "claim_not_listed",
+    "not_stated_place",
+    "not_stated_time",
+    "not_stated_who",
+    "not_stated_number",
+    "not_stated_outcome",
 )
 
 # Texts that Telegram limits in length (its Bot API limits for command
@@ -96,6 +108,9 @@ TEXT_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "review_closest": frozenset({"entry", "score"}),
     "review_reason_chosen": frozenset({"entry"}),
     "stats_period": frozenset({"period", "asked", "answered", "rate"}),
+    "claim_no": frozenset({"named"}),
+    "claim_not_listed": frozenset({"named"}),
+    **{f"not_stated_{kind}": frozenset({"title"}) for kind in KINDS},
 }
 
 
@@ -127,6 +142,12 @@ class Entry:
     # The kinds of fact its answer holds (knowledge.question_kind.KINDS): a
     # question asking for another kind is one the release does not answer.
     holds: tuple[str, ...] = ()
+    # The values its answer states, by kind (knowledge.claims.VALUE_KINDS):
+    # canonical country and city names, years, session numbers. A kind listed
+    # in `partial_values` is an incomplete list ("countries that have signed
+    # include…"): a value missing from it is not thereby denied.
+    values: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    partial_values: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
