@@ -239,12 +239,22 @@ class Storage:
         ).fetchone()
         return found is not None
 
-    def log_choice(self, question_id: int, entry_id: str) -> None:
-        """A "did you mean" button pressed: evidence that the question means that entry."""
-        self._db.execute(
-            "INSERT INTO choices (at, question_id, entry_id) VALUES (?, ?, ?)",
-            (time.time(), question_id, entry_id),
-        )
+    def log_choice(self, user_id: int, question_id: int, entry_id: str) -> bool:
+        """A "did you mean" button pressed: evidence that the question means that entry.
+
+        Like a vote's, `question_id` comes from button data that a client can
+        forge, and ids are sequential: the choice is kept only when this same
+        reader asked the question, so nobody can rewrite another person's
+        question in /review and `faqbot report --suggest`. Returns whether it was kept.
+        """
+        with self._transaction():
+            if not self._asked_by(question_id, self.user_hash(user_id)):
+                return False
+            self._db.execute(
+                "INSERT INTO choices (at, question_id, entry_id) VALUES (?, ?, ?)",
+                (time.time(), question_id, entry_id),
+            )
+        return True
 
     def set_language(self, user_id: int, language: str) -> None:
         user_hash = self.user_hash(user_id)

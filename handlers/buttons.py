@@ -49,5 +49,9 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     await query.answer()
     if isinstance(payload, callback_data.Choose) and payload.question_id:
-        svc.recorded(lambda: svc.storage.log_choice(payload.question_id, payload.entry_id), None)
+        # Kept only for the presser's own question: button data can be forged.
+        user_id = update.effective_user.id if update.effective_user else 0
+        svc.recorded(
+            lambda: svc.storage.log_choice(user_id, payload.question_id, payload.entry_id), False
+        )
     await send_answer(message, opened, context)

@@ -71,7 +71,8 @@ def week_of_questions(storage: Storage, faq_engine: Engine) -> dict[str, list[in
         ids["spokesperson"].append(ask_and_log(storage, faq_engine, 100 + user, text, now - DAY))
     for user, text in enumerate([INFORME, "¿A quién llamo por el informe?"]):
         question_id = ask_and_log(storage, faq_engine, 200 + user, text, now - 2 * DAY)
-        storage.log_choice(question_id, "contact")  # the third suggestion, not the first
+        # The third suggestion, not the first, chosen by the person who asked.
+        assert storage.log_choice(200 + user, question_id, "contact")
         ids["informe"].append(question_id)
     down = ask_and_log(storage, faq_engine, 300, DOWN_VOTED, now - 3 * DAY)
     storage.log_feedback(300, "theme", -1, down)

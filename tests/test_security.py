@@ -19,17 +19,22 @@ from pathlib import Path
 import pytest
 from telegram.ext import Application
 
+from bot.cli import main as faqbot_main
 from bot.config import Config, load_config
+from bot.storage import normalise_for_log
+from handlers import callback_data
 from knowledge.loader import bundled_path
 from tests.auxil.bot_process import QUESTION, spawn_faqbot, stop, write_config
 from tests.auxil.conversation import (
     ADMIN_ID,
     ask,
+    buttons,
     engine_of,
     press,
     running,
     sends,
     services_of,
+    visible,
     wait_until,
 )
 from tests.auxil.fake_bot_api import FakeBotAPI
@@ -178,3 +183,40 @@ def test_a_readable_file_without_a_token_draws_no_warning(
 ) -> None:
     monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
     assert load_config(config_file(tmp_path, 0o644, token=None)).warnings == ()
+
+
+async def test_a_forged_did_you_mean_choice_rewrites_no_one_elses_question(
+    bot: Application,
+    fake: FakeBotAPI,
+    tmp_path: Path,
+    knowledge_copy: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Question ids are sequential: a stranger can name someone else's in a "did you mean"
+    button. The admin's /review and `faqbot report --suggest` must not take it as that
+    person's choice."""
+    engine = engine_of(bot)
+    question = next(q for q in ("whre is the meting", "wat forums") if engine.ask(q).suggestions)
+    asker = 777_000_200
+    [unsure] = await ask(fake, question, user_id=asker)
+    theirs = callback_data.decode(buttons(unsure)[0]["callback_data"])
+    assert isinstance(theirs, callback_data.Choose) and theirs.question_id
+    # The stranger's own message, to press a forged button on.
+    [greeting] = await ask(fake, "/start", user_id=STRANGER)
+    forged = callback_data.encode(callback_data.Choose("contact", "en", theirs.question_id))
+    await press(fake, forged, greeting.result, user_id=STRANGER, check_buttons=False, replies=2)
+
+    [review] = await ask(fake, "/review", user_id=ADMIN_ID)
+
+    heading = engine.text("review_heading", "en").format(
+        number=1, total=1, count=1, reason=engine.text("review_reason_unanswered", "en")
+    )
+    assert visible(review).splitlines()[:2] == [heading, f"“{normalise_for_log(question)}”"]
+    assert "contact" not in visible(review)
+    config = write_config(tmp_path, None, knowledge={"path": str(knowledge_copy)})
+    capsys.readouterr()
+    assert faqbot_main(["--config", str(config), "report", "--suggest"]) == 0
+    report = capsys.readouterr().out
+    assert "# entry: contact" not in report
+    assert services_of(bot).storage.choices_for([theirs.question_id]) == {}
+    assert fake.errors() == []

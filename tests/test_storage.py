@@ -67,8 +67,9 @@ def test_database_of_an_older_version_is_migrated_and_keeps_its_rows(db_path: Pa
     try:
         [old] = storage.questions_since(0)
         assert old.normalised == "who is the contact"
-        storage.log_choice(old.id, "contact")  # the table version 2 added
-        assert storage.choices_for([old.id]) == {old.id: "contact"}
+        asked = storage.log_question(USER_ID, "contact?", "en", "did_you_mean", None, "contact", 55)
+        assert storage.log_choice(USER_ID, asked, "contact")  # the table version 2 added
+        assert storage.choices_for([asked]) == {asked: "contact"}
     finally:
         storage.close()
     assert _user_version(db_path) == SCHEMA_VERSION
@@ -90,7 +91,7 @@ def test_questions_feedback_and_choices_survive_a_restart(db_path: Path) -> None
         USER_ID, "¿Quién es el CONTACTO?", "es", "did_you_mean", None, "contact", 55.0
     )
     before.log_feedback(USER_ID, "contact", -1, question_id)
-    before.log_choice(question_id, "contact")
+    before.log_choice(USER_ID, question_id, "contact")
     before.close()
 
     after = Storage(db_path)
@@ -289,3 +290,19 @@ def test_locked_faqbot_database_fails_at_start_not_on_the_first_question(db_path
         holder.execute("ROLLBACK")
         holder.close()
     _open_in_a_thread(db_path)  # usable again once the other program lets go
+
+
+def test_a_choice_counts_only_for_the_readers_own_question(db_path: Path) -> None:
+    """Question ids are sequential and button data can be forged: a choice naming
+    someone else's question is not kept."""
+    storage = Storage(db_path)
+    try:
+        theirs = storage.log_question(
+            USER_ID, "whre is the meting", "en", "did_you_mean", None, "event", 50
+        )
+        assert not storage.log_choice(USER_ID + 1, theirs, "contact")
+        assert storage.choices_for([theirs]) == {}
+        assert storage.log_choice(USER_ID, theirs, "event")
+        assert storage.choices_for([theirs]) == {theirs: "event"}
+    finally:
+        storage.close()
