@@ -141,19 +141,35 @@ _AUXILIARIES = frozenset(
 )
 
 
+_QUESTION_SEGMENTS = re.compile(r"[^.:;!¿?\n]*\?")
+
+
+def question_part(text: str) -> str:
+    """The last segment of a message that ends in a question mark, or the whole message.
+
+    "Consulta de un medio de Quito: ¿qué papel…?" asks "qué papel…?".
+    """
+    asked = [part.strip() for part in _QUESTION_SEGMENTS.findall(text) if part.strip(" ?")]
+    return asked[-1] if asked else text
+
+
 def is_yes_no(text: str) -> bool:
     """Whether a question asks yes or no ("Did Chile sign…?", "¿Brasil firmó…?").
 
     English: it opens with an auxiliary verb, or asks "is it true". Spanish: a
     question (¿ or ?) that opens with no question word ("¿La CEPAL propone…?").
+    Only the message's last question is read.
     """
+    asked = question_part(text)
+    question_mark = "?" in text or "¿" in text
+    text = asked
     folded = _folded(text)
     said = folded.split()
     if not said or _WH_WORDS.intersection(said[:2]):
         return False
     if said[0] in _AUXILIARIES or "is it true" in folded or "es cierto" in folded:
         return True
-    return ("?" in text or "¿" in text) and _looks_spanish(text)
+    return question_mark and _looks_spanish(text)
 
 
 def _looks_spanish(text: str) -> bool:

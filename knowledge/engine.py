@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from knowledge.answer import Answer, Kind, Link, Suggestion, Why
-from knowledge.claims import is_yes_no, named_values
+from knowledge.claims import is_yes_no, named_values, question_part
 from knowledge.language import LanguageDetector
 from knowledge.matcher import Matcher, Ranking
 from knowledge.normalise import QUESTION_FILLER, THANKS_WORDS, asked_part, last_question, words
@@ -185,7 +185,7 @@ class Engine:
             kind = next(k for k in asked_kinds(reading.text) if k not in entry.holds)
             lead = knowledge.text(f"not_stated_{kind}", language).format(title=answer.title)
             return self._not_stated(answer, lead, entry)
-        named = named_values(reading.text)
+        named = named_values(question_part(reading.text))
         yes_no = is_yes_no(reading.text)
         if not yes_no:
             # A wh-question names values in passing ("from Mexico, who is…"); only

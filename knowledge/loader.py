@@ -19,8 +19,8 @@ import yaml
 from yaml.events import AliasEvent, CollectionStartEvent, NodeEvent, ScalarEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from knowledge.normalise import QUESTION_WORDS, content_words, words
 from knowledge.claims import VALUE_KINDS, Named, canonical_name, named_values
+from knowledge.normalise import QUESTION_WORDS, content_words, words
 from knowledge.schema import (
     COMMAND_ENTRIES,
     KINDS,
@@ -330,6 +330,13 @@ class _Reader:
         values, partial = (
             self.values(fields["values"], what, answer) if "values" in fields else ({}, [])
         )
+        if answer is not None:
+            # Every value its answer names is a value it states, listed or not.
+            for lang in LANGUAGES:
+                for named in named_values(answer(lang)):
+                    found = values.get(named.kind, ())
+                    if named.value not in found:
+                        values[named.kind] = (*found, named.value)
         if topic is None or title is None or answer is None or questions is None:
             return None
         entry = Entry(

@@ -15,22 +15,18 @@ import re
 from knowledge.normalise import fold
 from knowledge.schema import KINDS
 
-# Folded cue phrases for each kind, English and Spanish. A plural "which
-# countries" asks who; a singular "which country" asks where.
-CUES: dict[str, tuple[str, ...]] = {
+# Folded cue phrases (regular expressions over words) that open a question (within its first words): "where",
+# "en que ano". Opening only, since "scientists who emigrated" asks no "who".
+# A plural "which countries" asks who; a singular "which country" asks where.
+OPENING_CUES: dict[str, tuple[str, ...]] = {
     "place": (
         "where",
         "which city",
         "what city",
         "which country",
         "what country",
-        "venue",
-        "location",
         "in which place",
         "what place",
-        "host city",
-        "hosted",
-        "hosts",
         "donde",
         "que ciudad",
         "cual ciudad",
@@ -38,8 +34,8 @@ CUES: dict[str, tuple[str, ...]] = {
         "cual pais",
         "en que lugar",
         "que lugar",
-        "sede",
-        "ciudad sede",
+        "en que ciudad",
+        "en que pais",
     ),
     "time": (
         "when",
@@ -69,29 +65,11 @@ CUES: dict[str, tuple[str, ...]] = {
         "who",
         "whom",
         "whose",
-        "which countries",
-        "what countries",
-        "which organization",
-        "which organisation",
-        "which body",
-        "which agency",
-        "which institution",
-        "chairs",
-        "chaired",
-        "presides",
-        "heads",
-        "led by",
         "quien",
         "quienes",
-        "que paises",
-        "cuales paises",
-        "que organismo",
-        "que organizacion",
-        "que institucion",
-        "preside",
-        "presidio",
-        "dirige",
-        "encabeza",
+        r"(?:which|what|que|cuales)(?: \w+)? (?:countries|nations|governments|organi[sz]ations?"
+        r"|agency|agencies|body|bodies|institutions?|paises|naciones|gobiernos|organismos?"
+        r"|organizacion|organizaciones|instituciones?)",
     ),
     "number": (
         "how many",
@@ -99,45 +77,80 @@ CUES: dict[str, tuple[str, ...]] = {
         "what percentage",
         "what percent",
         "what proportion",
-        "statistics",
-        "figures",
-        "how big",
-        "budget",
         "cuantos",
         "cuantas",
         "cuanto",
         "cuanta",
         "que porcentaje",
         "que proporcion",
-        "estadisticas",
-        "cifras",
-        "presupuesto",
     ),
     "outcome": (
-        "outcome",
-        "outcomes",
-        "result",
-        "results",
         "what came out",
         "what was decided",
         "what was agreed",
         "what did it achieve",
-        "resultado",
-        "resultados",
         "que se acordo",
         "que se decidio",
         "que se logro",
     ),
+    "later": (),
 }
+# Cues that ask for their kind wherever they stand ("the venue?", "who chairs").
+ANYWHERE_CUES: dict[str, tuple[str, ...]] = {
+    "place": ("venue", "location", "host city", "hosted", "ciudad sede"),
+    "time": (),
+    "who": ("chairs", "chaired", "chairman", "chairwoman", "presides", "presided", "led by",
+            "preside", "presidio", "dirige", "encabeza"),
+    "number": ("statistics", "figures", "budget", "how big", "estadisticas", "cifras",
+               "presupuesto"),
+    "outcome": ("outcome", "outcomes", "conclude", "concluded", "concluyo", "resultado",
+                "resultados"),
+    "later": (
+        r"(?:next|upcoming|following|future|proxim[oa]s?|siguientes?|futur[oa]s?)(?: \w+){0,2}"
+        r" (?:sessions?|meetings?|summits?|conferences?|editions?|one|sesion|sesiones|periodo"
+        r"|reunion|reuniones|cumbres?|conferencias?)",
+    ),
+}  # fmt: skip
 
-_PATTERNS = {
-    kind: re.compile(r"\b(?:" + "|".join(re.escape(cue) for cue in cues) + r")\b")
-    for kind, cues in CUES.items()
-}
-_SPACES = re.compile(r"[^0-9a-z]+")
+# How far into a question (in words) an opening cue may stand: "and where?",
+# "ok so when", "y en que ano".
+OPENING_WINDOW = 3
+
+
+def _pattern(cues: tuple[str, ...]) -> re.Pattern[str] | None:
+    if not cues:
+        return None
+    return re.compile(r"\b(?:" + "|".join(cues) + r")\b")
+
+
+_OPENING = {kind: _pattern(cues) for kind, cues in OPENING_CUES.items()}
+_ANYWHERE = {kind: _pattern(cues) for kind, cues in ANYWHERE_CUES.items()}
+_CLAUSES = re.compile(r"[.?!:;,()\n]+|\b(?:and|but|or|y|pero|o)\b")
+_NON_WORD = re.compile(r"[^0-9a-z]+")
 
 
 def asked_kinds(message: str) -> tuple[str, ...]:
     """The kinds of fact a message asks for, in KINDS order; empty when it asks for none."""
-    folded = " ".join(_SPACES.split(fold(message))).strip()
-    return tuple(kind for kind in KINDS if _PATTERNS[kind].search(folded))
+    folded = fold(message)
+    whole = " ".join(_NON_WORD.split(folded)).strip()
+    openings = []
+    for clause in _CLAUSES.split(folded):
+        clause_words = _NON_WORD.split(clause.strip())
+        openings.append(" ".join(word for word in clause_words if word))
+    found = []
+    for kind in KINDS:
+        anywhere = _ANYWHERE[kind]
+        opening = _OPENING[kind]
+        if anywhere is not None and anywhere.search(whole):
+            found.append(kind)
+            continue
+        for start in openings:
+            head = start.split()
+            for offset in range(min(OPENING_WINDOW, len(head))):
+                if opening is not None and opening.match(" ".join(head[offset:])):
+                    found.append(kind)
+                    break
+            else:
+                continue
+            break
+    return tuple(found)

@@ -14,7 +14,7 @@ LANGUAGES: tuple[Language, ...] = ("en", "es")
 
 # The kinds of fact a question may ask for and an entry may hold (`holds`);
 # knowledge.question_kind tells them from a question's words.
-KINDS = ("place", "time", "who", "number", "outcome")
+KINDS = ("place", "time", "who", "number", "outcome", "later")
 
 # Commands that open one entry, the same in Telegram and the terminal chat.
 # The checker makes sure each of these entries exists.
@@ -90,6 +90,7 @@ TEXT_KEYS = (
     "not_stated_who",
     "not_stated_number",
     "not_stated_outcome",
+    "not_stated_later",
 )
 
 # Texts that Telegram limits in length (its Bot API limits for command
