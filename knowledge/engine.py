@@ -237,14 +237,16 @@ class Engine:
         for part in (asked_part(question), last_question(question)):
             if part is not None and part not in texts:
                 texts.append(part)
+        rankings = [(text, loaded.matcher.rank(text, language=language)) for text in texts]
+        firsts = {ranking.best.entry_id for _, ranking in rankings if ranking.best is not None}
         assessed = []
-        for position, text in enumerate(texts):
-            ranking = loaded.matcher.rank(text, language=language)
+        for position, (text, ranking) in enumerate(rankings):
             if ranking.best is None:
                 continue
             entry = loaded.knowledge.entry(ranking.best.entry_id)
             holds = entry.holds if entry is not None else ()
-            values = features(ranking, language, position > 0, asked_kinds(text), holds)
+            kinds = asked_kinds(text)
+            values = features(ranking, language, position > 0, kinds, holds, len(firsts) > 1)
             assessed.append(
                 Assessed(ranking, values, self.policy.probability(values), position > 0, text)
             )

@@ -32,8 +32,12 @@ class Lexicon:
         # Every folded word of a term, with its stem: the matcher's typo
         # search may land on these words too ("spoksman" is "spokesman").
         self.surface: dict[str, str] = {}
+        # Concept tokens that weigh other than 1 (knowledge.schema.Concept.weight).
+        self.weights: dict[str, float] = {}
         for concept in concepts:
             token = CONCEPT_MARK + concept.id
+            if concept.weight != 1.0:
+                self.weights[token] = concept.weight
             for lang in LANGUAGES:
                 for term in concept.terms[lang]:
                     written = tuple(content_words(term))

@@ -249,9 +249,19 @@ class _Reader:
                     value_node, f"{what}: a concept id is lower-case letters, digits and '-'"
                 )
                 continue
-            term_nodes = self.mapping(value_node, what, required=LANGUAGES)
+            term_nodes = self.mapping(value_node, what, required=LANGUAGES, optional=("weight",))
             if term_nodes is None or any(lang not in term_nodes for lang in LANGUAGES):
                 continue
+            weight = 1.0
+            if "weight" in term_nodes:
+                weight_node = term_nodes["weight"]
+                try:
+                    weight = float(weight_node.value)
+                except (TypeError, ValueError):
+                    weight = -1.0
+                if not 0.0 < weight <= 1.0:
+                    self.problem(weight_node, f"{what}: weight must be a number above 0, at most 1")
+                    weight = 1.0
             terms: dict[Language, tuple[str, ...]] = {}
             for lang in LANGUAGES:
                 items = self.text_list(term_nodes[lang], f"{what} ({lang})", allow_empty=True)
@@ -268,7 +278,7 @@ class _Reader:
                             item,
                             f"{what}: '{term}' already means concept '{first[0]}' (line {line})",
                         )
-            result.append(Concept(concept_id, terms))
+            result.append(Concept(concept_id, terms, weight))
         return result
 
     def entry(self, node: Node, index: int) -> tuple[Entry, dict[str, Node]] | None:

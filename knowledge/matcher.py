@@ -160,7 +160,8 @@ class Matcher:
         entry_count = max(len(self._entry_ids), 1)
         self._postings = dict(postings)
         self._idf = {
-            token: math.log(1 + entry_count / len(entries)) for token, entries in postings.items()
+            token: math.log(1 + entry_count / len(entries)) * self._lexicon.weights.get(token, 1.0)
+            for token, entries in postings.items()
         }
         # A word nobody stored weighs like a word that only one entry uses:
         # the message is about something, and we do not know what.

@@ -42,6 +42,7 @@ FEATURES = (
     "asked_part",
     "asks_kind",
     "kind_missing",
+    "readings_disagree",
 )
 
 
@@ -51,6 +52,7 @@ def features(
     asked_part: bool,
     kinds: tuple[str, ...] = (),
     holds: tuple[str, ...] = (),
+    disagree: bool = False,
 ) -> dict[str, float]:
     """What the policy reads of one ranking of one message.
 
@@ -86,6 +88,9 @@ def features(
         # ("where did the 2005 summit meet?": the release never says).
         "asks_kind": 1.0 if kinds else 0.0,
         "kind_missing": 1.0 if any(kind not in holds for kind in kinds) else 0.0,
+        # Another reading of the message (whole, or a part) ranks another entry
+        # first: a preamble may be talking about one thing and asking another.
+        "readings_disagree": 1.0 if disagree else 0.0,
     }
 
 

@@ -15,8 +15,9 @@ import re
 from knowledge.normalise import fold
 from knowledge.schema import KINDS
 
-# Folded cue phrases (regular expressions over words) that open a question (within its first words): "where",
-# "en que ano". Opening only, since "scientists who emigrated" asks no "who".
+# Folded cue phrases (regular expressions over words) that open a question,
+# within its first words: "where", "en que ano". Opening only, since
+# "scientists who emigrated" asks no "who".
 # A plural "which countries" asks who; a singular "which country" asks where.
 OPENING_CUES: dict[str, tuple[str, ...]] = {
     "place": (

@@ -163,6 +163,9 @@ class Concept:
 
     id: str
     terms: dict[Language, tuple[str, ...]]
+    # How much its words weigh next to their rarity alone: less than 1 for
+    # words that point at the source ("the report says…") rather than a topic.
+    weight: float = 1.0
 
 
 @dataclass(frozen=True)
