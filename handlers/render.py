@@ -2,13 +2,16 @@
 
 Every piece of text from the knowledge base or from a user is escaped here,
 in one place, so a reply is always valid Telegram HTML whatever was typed.
-Texts longer than one message are split on paragraph, line or word
-boundaries, and the buttons go on the last part.
+The whole message is composed first (title, answer, contact, source note)
+and only then split where Telegram's limit says, on paragraph, line or word
+boundaries, never inside a tag; the buttons go on the last part.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from html import unescape
 from urllib.parse import quote
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -21,8 +24,13 @@ from knowledge.answer import Answer, Kind, Link
 from knowledge.engine import Engine
 from knowledge.schema import Contact, Language
 
-# Room left in each part for the title and the source note.
-_PART_BUDGET = MessageLimit.MAX_TEXT_LENGTH - 300
+# What Telegram allows one message, counted as it counts: the text once parsed.
+MESSAGE_LIMIT = MessageLimit.MAX_TEXT_LENGTH
+# Paragraphs of one message are apart by a blank line.
+_PARAGRAPH = "\n\n"
+_TAG = re.compile(r"<[^>]*>")
+# What an empty message shows instead.
+ELLIPSIS = "…"
 
 
 def escape(text: str) -> str:
@@ -37,19 +45,88 @@ class Outgoing:
     keyboard: InlineKeyboardMarkup | None = None
 
 
-def split_text(text: str, limit: int = _PART_BUDGET) -> list[str]:
-    """Cut plain text into parts of at most `limit` characters, at the gentlest boundary."""
-    parts: list[str] = []
-    rest = text.strip()
-    while len(rest) > limit:
-        window = rest[:limit]
-        cut = max(window.rfind("\n\n"), window.rfind("\n"), window.rfind(" "))
-        if cut < limit // 2:
-            cut = limit
-        parts.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    parts.append(rest)
-    return [part for part in parts if part] or [text[:limit] or "…"]
+def visible_length(html: str) -> int:
+    """How long Telegram counts a message of our HTML: its text once the tags are
+    parsed and the entities decoded, in UTF-16 code units (an emoji counts two)."""
+    return utf16_length(unescape(_TAG.sub("", html)))
+
+
+def utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _fitting(text: str, budget: int) -> int:
+    """How many characters of `text` fit in `budget` UTF-16 code units."""
+    used = 0
+    for index, char in enumerate(text):
+        used += 2 if ord(char) > 0xFFFF else 1
+        if used > budget:
+            return index
+    return len(text)
+
+
+def _cut(text: str, budget: int) -> int:
+    """Where to cut plain `text` so that its first part fits `budget`: the whole
+    when it fits, else the gentlest boundary (paragraph, line, word) in the
+    second half of what fits, else just what fits."""
+    most = _fitting(text, budget)
+    if most >= len(text):
+        return len(text)
+    window = text[:most]
+    for boundary in (_PARAGRAPH, "\n", " "):
+        cut = window.rfind(boundary)
+        if cut >= most // 2:
+            return cut
+    return most
+
+
+@dataclass(frozen=True)
+class _Block:
+    """One paragraph of a message: plain text (escaped here, and cut if it must be,
+    each part in `tag`), or HTML that is kept whole."""
+
+    text: str
+    tag: str = ""
+    html: bool = False
+
+    def markup(self, text: str) -> str:
+        if self.html:
+            return text
+        escaped = escape(text)
+        return f"<{self.tag}>{escaped}</{self.tag}>" if self.tag else escaped
+
+
+def _pack(blocks: list[_Block], limit: int) -> list[str]:
+    """The blocks as messages of at most `limit` (as Telegram counts), a blank line
+    between blocks; a block of text that does not fit is cut across messages."""
+    messages: list[str] = []
+    current = ""
+    for block in blocks:
+        rest = block.text if block.html else block.text.strip()
+        while rest:
+            joined = current + _PARAGRAPH if current else ""
+            budget = limit - visible_length(joined)
+            if block.html or utf16_length(rest) <= budget:
+                if visible_length(joined + block.markup(rest)) <= limit or not current:
+                    current = joined + block.markup(rest)
+                    rest = ""
+                else:
+                    messages.append(current)
+                    current = ""
+                continue
+            cut = _cut(rest, budget)
+            if cut < 1 or (current and budget < limit // 4):
+                # Too little room left here for a sensible part: start the next message.
+                messages.append(current)
+                current = ""
+                continue
+            current = joined + block.markup(rest[:cut].rstrip())
+            rest = rest[cut:].lstrip()
+            messages.append(current)
+            current = ""
+    if current:
+        messages.append(current)
+    return messages or [ELLIPSIS]
 
 
 def deep_link(bot_username: str, entry_id: str) -> str:
@@ -127,30 +204,34 @@ def contact_html(contact: Contact, language: Language) -> str:
     return "\n".join(lines)
 
 
+def _blocks(answer: Answer, engine: Engine) -> list[_Block]:
+    """The whole message, paragraph by paragraph: title, answer, contact, source note."""
+    lang = answer.language
+    blocks: list[_Block] = []
+    if answer.title and answer.matched:
+        blocks.append(_Block(answer.title, tag="b"))
+    blocks.append(_Block(answer.text))
+    # The contact and the source note stay together, in the last message.
+    footer = []
+    if answer.contact is not None:
+        # Phones and e-mail in <code>: one tap copies them on every Telegram client.
+        intro = escape(engine.text("contact_intro", lang))
+        footer.append(f"{intro}\n{contact_html(answer.contact, lang)}")
+    if answer.kind is Kind.ANSWER:
+        footer.append(f"<i>{escape(engine.text('source_note', lang))}</i>")
+    elif answer.kind in (Kind.GREETING, Kind.EMPTY, Kind.FALLBACK) and answer.topics:
+        footer.append(escape(engine.text("topics_intro", lang)))
+    if footer:
+        blocks.append(_Block(_PARAGRAPH.join(footer), html=True))
+    return blocks
+
+
 def render(
     answer: Answer, engine: Engine, bot_username: str | None = None, question_id: int = 0
 ) -> list[Outgoing]:
     """The messages that carry one answer, in order; buttons on the last."""
-    lang = answer.language
-    header = f"<b>{escape(answer.title)}</b>\n\n" if answer.title and answer.matched else ""
-    footer = ""
-    if answer.contact is not None:
-        # Phones and e-mail in <code>: one tap copies them on every Telegram client.
-        intro = escape(engine.text("contact_intro", lang))
-        footer += f"\n\n{intro}\n{contact_html(answer.contact, lang)}"
-    if answer.kind is Kind.ANSWER:
-        footer += f"\n\n<i>{escape(engine.text('source_note', lang))}</i>"
-    elif answer.kind in (Kind.GREETING, Kind.EMPTY, Kind.FALLBACK) and answer.topics:
-        footer += f"\n\n{escape(engine.text('topics_intro', lang))}"
-    parts = split_text(answer.text)
-    messages = []
-    for index, part in enumerate(parts):
-        text = escape(part)
-        if index == 0:
-            text = header + text
-        if index == len(parts) - 1:
-            text += footer
-        messages.append(Outgoing(text))
+    texts = _pack(_blocks(answer, engine), MESSAGE_LIMIT)
+    messages = [Outgoing(text) for text in texts]
     keyboard = answer_keyboard(answer, engine, bot_username, question_id)
     messages[-1] = Outgoing(messages[-1].text, keyboard)
     return messages

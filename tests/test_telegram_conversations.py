@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 import yaml
+from telegram.constants import MessageLimit
 
 from handlers import callback_data
 from knowledge.answer import Answer, Kind
@@ -46,7 +47,7 @@ from tests.auxil.fake_bot_api import (
     FakeBotAPI,
     detect_entities,
 )
-from tests.auxil.telegram_html import validate_html
+from tests.auxil.telegram_html import utf16_len, validate_html
 
 # Candidates for a "did you mean" round trip; the engine says which one is unsure.
 UNSURE_CANDIDATES = (
@@ -673,3 +674,55 @@ async def test_the_bots_own_texts_with_markup_characters_reach_the_reader_as_wri
     assert visible(usage) == f"Type /language {NOT_HTML}"
     assert visible(hint) == f"Text only: {NOT_HTML}"
     assert fake.errors() == []
+
+
+# ------------------------------------------------ answers near Telegram's length limit
+
+
+def knowledge_with_answer(tmp_path: Path, entry_id: str, language: str, size: int) -> Path:
+    """A copy of the bundled knowledge base where one entry's answer in one language is
+    exactly `size` characters: its own paragraph, repeated, cut at a word."""
+    data = yaml.safe_load(bundled_path().read_text(encoding="utf-8"))
+    [entry] = [e for e in data["entries"] if e["id"] == entry_id]
+    paragraph = entry["answer"][language].strip()
+    text = "\n\n".join([paragraph] * (size // len(paragraph) + 2))[:size]
+    text = text[: text.rfind(" ")].rstrip()  # whole words: no number cut short
+    entry["answer"][language] = text + "." * (size - len(text))
+    path = tmp_path / f"{entry_id}-{size}.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("size", [3790, 4090])
+async def test_a_spanish_contact_answer_near_the_limit_reaches_the_journalist_whole(
+    fake, make_config, tmp_path, size
+):
+    """The Spanish contact footer alone is about 300 characters: composed with a long
+    answer, the message must be split where Telegram's limit says, not before composing."""
+    path = knowledge_with_answer(tmp_path, "contact", "es", size)
+    config = make_config(tmp_path, fake, knowledge={"path": str(path)})
+    user_id = 1501
+    async with running(config, fake) as app:
+        engine = engine_of(app)
+        answer = engine.open("contact", "es")
+        assert answer is not None and len(answer.text) == size
+
+        update = fake.message("/contact", user_id=user_id, language_code="es")
+
+        def all_parts() -> list[Call] | None:
+            parts = sends(fake, user_id)
+            return parts if parts and keyboard(parts[-1]) else None
+
+        await reply_to(fake, update)
+        card, *parts = await wait_until(all_parts, "the part with the buttons", fake)
+
+    assert fake.errors() == [], "Telegram refused a part"
+    assert card.method == "sendContact" and len(parts) >= 2
+    assert all(utf16_len(visible(part)) <= MessageLimit.MAX_TEXT_LENGTH for part in parts)
+    assert all(keyboard(part) == [] for part in parts[:-1])
+    shown = " ".join(visible(part) for part in parts)
+    assert visible(parts[0]).startswith(answer.title)
+    assert squash(answer.text) in squash(shown)
+    assert engine.text("contact_intro", "es") in shown
+    assert f"<code>{engine.knowledge.contact.email}</code>" in parts[-1].params["text"]
+    assert visible(parts[-1]).endswith(engine.text("source_note", "es"))
