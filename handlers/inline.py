@@ -11,7 +11,7 @@ from telegram import (
 from telegram.constants import InlineQueryLimit
 from telegram.ext import ContextTypes
 
-from handlers.render import render
+from handlers.render import render_one
 from handlers.services import services
 from knowledge.answer import Answer, Kind
 
@@ -50,7 +50,10 @@ async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
             id=answer.entry_id or "fallback",
             title=answer.title or "",
             description=answer.text[:100],
-            input_message_content=InputTextMessageContent(render(answer, engine)[0].text),
+            # One message: the whole answer, or as much as fits with its contact and source.
+            input_message_content=InputTextMessageContent(
+                render_one(answer, engine, context.bot.username)
+            ),
         )
         for answer in answers[: InlineQueryLimit.RESULTS]
     ]

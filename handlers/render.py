@@ -4,7 +4,8 @@ Every piece of text from the knowledge base or from a user is escaped here,
 in one place, so a reply is always valid Telegram HTML whatever was typed.
 The whole message is composed first (title, answer, contact, source note)
 and only then split where Telegram's limit says, on paragraph, line or word
-boundaries, never inside a tag; the buttons go on the last part.
+boundaries, never inside a tag; the buttons go on the last part. Inline mode
+gets one message: the answer cut short, its contact and source kept.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ MESSAGE_LIMIT = MessageLimit.MAX_TEXT_LENGTH
 # Paragraphs of one message are apart by a blank line.
 _PARAGRAPH = "\n\n"
 _TAG = re.compile(r"<[^>]*>")
-# What an empty message shows instead.
+# The mark of an answer cut short to fit one message (inline mode).
 ELLIPSIS = "…"
 
 
@@ -204,13 +205,16 @@ def contact_html(contact: Contact, language: Language) -> str:
     return "\n".join(lines)
 
 
-def _blocks(answer: Answer, engine: Engine) -> list[_Block]:
-    """The whole message, paragraph by paragraph: title, answer, contact, source note."""
+def _blocks(answer: Answer, engine: Engine, body: str | None = None) -> list[_Block]:
+    """The whole message, paragraph by paragraph: title, answer, contact, source note.
+
+    `body`, when given, is HTML that stands for the answer's text.
+    """
     lang = answer.language
     blocks: list[_Block] = []
     if answer.title and answer.matched:
         blocks.append(_Block(answer.title, tag="b"))
-    blocks.append(_Block(answer.text))
+    blocks.append(_Block(answer.text if body is None else body, html=body is not None))
     # The contact and the source note stay together, in the last message.
     footer = []
     if answer.contact is not None:
@@ -235,3 +239,27 @@ def render(
     keyboard = answer_keyboard(answer, engine, bot_username, question_id)
     messages[-1] = Outgoing(messages[-1].text, keyboard)
     return messages
+
+
+def render_one(answer: Answer, engine: Engine, bot_username: str | None = None) -> str:
+    """The answer as one message, as an inline result must be: all of it when it fits;
+    else the title, as much of the answer as fits and "…", then the contact and the
+    source note. With the bot's username the "…" opens the whole answer in private."""
+    messages = _pack(_blocks(answer, engine), MESSAGE_LIMIT)
+    if len(messages) == 1:
+        return messages[0]
+    ellipsis = ELLIPSIS
+    if bot_username and answer.entry_id and answer.matched:
+        ellipsis = f'<a href="{escape(deep_link(bot_username, answer.entry_id))}">{ELLIPSIS}</a>'
+    # The room left for the answer's text once the rest of the message is composed.
+    frame = _compose(_blocks(answer, engine, body=ellipsis))
+    room = MESSAGE_LIMIT - visible_length(frame) - len(" ")
+    text = answer.text.strip()
+    shortened = text[: _cut(text, max(room, 0))].rstrip()
+    body = f"{escape(shortened)} {ellipsis}" if shortened else ellipsis
+    return _compose(_blocks(answer, engine, body=body))
+
+
+def _compose(blocks: list[_Block]) -> str:
+    """The blocks as one message, uncut."""
+    return _PARAGRAPH.join(block.markup(block.text) for block in blocks)

@@ -726,3 +726,48 @@ async def test_a_spanish_contact_answer_near_the_limit_reaches_the_journalist_wh
     assert engine.text("contact_intro", "es") in shown
     assert f"<code>{engine.knowledge.contact.email}</code>" in parts[-1].params["text"]
     assert visible(parts[-1]).endswith(engine.text("source_note", "es"))
+
+
+async def test_inline_mode_carries_an_answer_that_fits_one_message_whole(
+    fake, make_config, tmp_path
+):
+    """Split for a chat, the answer fits one message all the same: the inline result
+    that a reader sends into a group must carry it all, footer included."""
+    path = knowledge_with_answer(tmp_path, "event", "en", 3900)
+    config = make_config(tmp_path, fake, knowledge={"path": str(path)})
+    async with running(config, fake) as app:
+        engine = engine_of(app)
+        answer = engine.open("event", "en")
+        [call] = await inline_answer(fake, fake.inline_query(""))
+
+    [result] = [r for r in call.params["results"] if r["id"] == "event"]
+    shown = validate_html(result["input_message_content"]["message_text"])
+    assert shown.startswith(answer.title)
+    assert squash(answer.text) in squash(shown)
+    assert shown.endswith(engine.text("source_note", "en"))
+    assert fake.errors() == []
+
+
+async def test_inline_mode_keeps_the_contact_and_source_of_an_answer_too_long_for_one_message(
+    fake, make_config, tmp_path
+):
+    path = knowledge_with_answer(tmp_path, "contact", "es", 9000)
+    config = make_config(tmp_path, fake, knowledge={"path": str(path)})
+    async with running(config, fake) as app:
+        engine = engine_of(app)
+        answer = engine.open("contact", "es")
+        [call] = await inline_answer(fake, fake.inline_query("", 1502, language_code="es"))
+
+    [result] = [r for r in call.params["results"] if r["id"] == "contact"]
+    html = result["input_message_content"]["message_text"]
+    shown = validate_html(html)
+    assert utf16_len(shown) <= MessageLimit.MAX_TEXT_LENGTH
+    assert shown.startswith(answer.title)
+    assert squash(answer.text[:3000]) in squash(shown), "as much of the answer as fits"
+    # The "…" opens the whole answer in a private chat with the bot.
+    assert f'<a href="https://t.me/{BOT_USERNAME}?start=contact">…</a>' in html
+    assert engine.text("contact_intro", "es") in shown
+    for detail in (*engine.knowledge.contact.phones, engine.knowledge.contact.email):
+        assert f"<code>{detail}</code>" in html
+    assert shown.endswith(engine.text("source_note", "es"))
+    assert fake.errors() == []
