@@ -17,7 +17,14 @@ from knowledge.answer import Answer, Kind, Link, Suggestion, Why
 from knowledge.claims import is_yes_no, named_values, question_part
 from knowledge.language import LanguageDetector
 from knowledge.matcher import Matcher, Ranking
-from knowledge.normalise import QUESTION_FILLER, THANKS_WORDS, asked_part, last_question, words
+from knowledge.normalise import (
+    QUESTION_FILLER,
+    THANKS_WORDS,
+    asked_part,
+    content_words,
+    last_question,
+    words,
+)
 from knowledge.policy import AnswerPolicy, features
 from knowledge.question_kind import asked_kinds
 from knowledge.schema import Entry, KnowledgeBase, Language
@@ -213,6 +220,8 @@ class Engine:
         return replace(
             answer,
             kind=Kind.NOT_STATED,
+            entry_id=None,
+            related=(),
             text=f"{lead}\n{answer.text}",
             suggestions=(Suggestion(entry.id, entry.questions[answer.language][0], answer.score),),
         )
@@ -246,7 +255,10 @@ class Engine:
             entry = loaded.knowledge.entry(ranking.best.entry_id)
             holds = entry.holds if entry is not None else ()
             kinds = asked_kinds(text)
-            values = features(ranking, language, position > 0, kinds, holds, len(firsts) > 1)
+            asked_words = frozenset(content_words(question_part(text)))
+            values = features(
+                ranking, language, position > 0, kinds, holds, len(firsts) > 1, asked_words
+            )
             assessed.append(
                 Assessed(ranking, values, self.policy.probability(values), position > 0, text)
             )

@@ -35,7 +35,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from knowledge.lexicon import Lexicon
-from knowledge.normalise import content_words, stem, words
+from knowledge.normalise import content_words, fold, stem, words
 from knowledge.schema import LANGUAGES, KnowledgeBase, Language
 
 # How much an entry's answer text counts next to its questions and keywords.
@@ -167,9 +167,11 @@ class Matcher:
         # the message is about something, and we do not know what.
         self._unknown_idf = UNKNOWN_FACTOR * math.log(1 + entry_count)
         self._choice_postings = dict(choice_postings)
+        # A stored text written the same in both languages ("Puebla", "CELADE")
+        # shows no language; compared as written, since its stems may differ.
         by_language: dict[Language, set[tuple[int, str]]] = {"en": set(), "es": set()}
         for choice in self._choices:
-            by_language[choice.language].add((choice.entry, choice.normalised))
+            by_language[choice.language].add((choice.entry, fold(choice.text)))
         self._bilingual = by_language["en"] & by_language["es"]
         self._choice_weight = [
             sum(self._idf[token] for token in dict.fromkeys(choice.tokens))
@@ -353,7 +355,7 @@ class Matcher:
             combined, choice_id, covered, similarity = best_choice[entry]
             score = 100.0 * (MIX_MESSAGE * message_coverage + combined)
             choice = self._choices[choice_id]
-            bilingual = (entry, choice.normalised) in self._bilingual
+            bilingual = (entry, fold(choice.text)) in self._bilingual
             results.append(
                 Scored(
                     self._entry_ids[entry],

@@ -37,6 +37,7 @@ ENGLISH_STOP_WORDS = frozenset(
     much many lot lots very really so sorry bother good morning afternoon evening night
     bye goodbye cheers great nice cool awesome perfect welcome lately recently
     somebody anybody everybody maybe
+    whos wheres whens hows thats theres whats u ur r abt wat wht pls
     """.split()
 )
 
@@ -59,6 +60,7 @@ SPANISH_STOP_WORDS = frozenset(
     mucho muchas muchisimas muchisimo mil adios chao hasta luego perdon perdona
     disculpa disculpe molestar genial perfecto vale bueno buen buena
     estoy estamos gustaria encantaria interesa llevo
+    q k pq xq porq d x tb tmb tmbn
     """.split()
 )
 

@@ -36,6 +36,7 @@ FEATURES = (
     "known_words",
     "unknown_words",
     "unknown_share",
+    "unknown_asked",
     "corrected",
     "one_word",
     "spanish",
@@ -53,11 +54,13 @@ def features(
     kinds: tuple[str, ...] = (),
     holds: tuple[str, ...] = (),
     disagree: bool = False,
+    asked_words: frozenset[str] = frozenset(),
 ) -> dict[str, float]:
     """What the policy reads of one ranking of one message.
 
     `kinds` are the kinds of fact the message asks for (a place, a time…),
-    `holds` those the best entry's answer holds.
+    `holds` those the best entry's answer holds; `asked_words` the words of
+    its question proper (its last question, without a preamble).
     """
     best = ranking.best
     assert best is not None, "only a ranking with a best entry is assessed"
@@ -78,6 +81,9 @@ def features(
         "known_words": min(known, 8) / 8.0,
         "unknown_words": min(len(ranking.unknown), 8) / 8.0,
         "unknown_share": ranking.unknown_share,
+        # Unknown words in the question proper: "visa" in "how do I get a visa
+        # for Chile" is what is asked about; a preamble's are only context.
+        "unknown_asked": min(sum(word in asked_words for word in ranking.unknown), 3) / 3.0,
         "corrected": min(ranking.corrected, 4) / 4.0,
         "one_word": 1.0 if known == 1 and not ranking.unknown else 0.0,
         "spanish": 1.0 if language == "es" else 0.0,
