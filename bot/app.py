@@ -52,6 +52,8 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
 # Pauses before sending a request again after a failure Telegram did not act on.
 RETRY_PAUSES = (0.5, 1.0, 2.0)
 PRUNE_EVERY = 6 * 3600.0
+# bot_data key of the SIGHUP reloads in progress.
+RELOADS_KEY = "reloads"
 # How long a request may wait for a free connection before it counts as failed.
 POOL_TIMEOUT = 10.0
 
@@ -268,6 +270,24 @@ async def _prune_daily(svc: Services) -> None:
             log.info("pruned %d rows older than the retention period", removed)
 
 
+def _start_reload(application: Application, svc: Services) -> None:
+    """SIGHUP: reload in a task the application keeps until it is done.
+
+    The event loop holds its tasks only weakly: a task nobody references can
+    be garbage-collected mid-run. Its failure is logged here, since nobody awaits it.
+    """
+    task = asyncio.create_task(admin.reload_now(svc, application.bot), name="sighup-reload")
+    reloads: set[asyncio.Task[Any]] = application.bot_data.setdefault(RELOADS_KEY, set())
+    reloads.add(task)
+    task.add_done_callback(reloads.discard)
+    task.add_done_callback(_log_failure)
+
+
+def _log_failure(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("the SIGHUP reload failed", exc_info=task.exception())
+
+
 def build_application(config: Config, svc: Services) -> Application:
     """The configured Application, handlers registered, not yet started."""
     assert config.telegram.token is not None
@@ -284,9 +304,7 @@ def build_application(config: Config, svc: Services) -> Application:
         )
         loop = asyncio.get_running_loop()
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(
-                signal.SIGHUP, lambda: loop.create_task(admin.reload_now(svc, application.bot))
-            )
+            loop.add_signal_handler(signal.SIGHUP, _start_reload, application, svc)
         tasks = [asyncio.create_task(_prune_daily(svc))]
         if config.knowledge.watch:
             tasks.append(
@@ -295,7 +313,10 @@ def build_application(config: Config, svc: Services) -> Application:
         application.bot_data["background"] = tasks
 
     async def post_shutdown(application: Application) -> None:
-        for task in application.bot_data.pop("background", []):
+        for task in [
+            *application.bot_data.pop("background", []),
+            *application.bot_data.pop(RELOADS_KEY, set()),
+        ]:
             task.cancel()
         with contextlib.suppress(NotImplementedError, RuntimeError):
             asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)

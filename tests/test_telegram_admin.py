@@ -14,6 +14,7 @@ import asyncio
 import csv
 import io
 import logging
+import os
 import re
 import signal
 import sqlite3
@@ -27,6 +28,7 @@ import yaml
 from telegram.constants import MessageLimit
 from telegram.ext import Application
 
+from bot.app import RELOADS_KEY
 from bot.cli import main as faqbot_main
 from bot.config import Config
 from bot.storage import Storage, normalise_for_log
@@ -539,6 +541,36 @@ async def test_sighup_reloads_the_running_process_and_sigterm_stops_it(
     assert code == 0, output
     assert "Traceback" not in output
     assert fake.token.split(":", 1)[1] not in output
+    assert fake.errors() == []
+
+
+async def test_a_sighup_reload_is_kept_by_the_bot_until_it_is_done(
+    admin_bot, fake, knowledge_copy, caplog
+):
+    """A task nobody holds may be garbage-collected mid-run: the reload SIGHUP starts
+    is kept by the application while it runs (here, while the menus are published
+    to a slow Telegram), and let go once it is done."""
+    caplog.set_level(logging.INFO)
+    edited = revise_answer(knowledge_copy.read_text(encoding="utf-8"), "event", MARKER)
+    knowledge_copy.write_text(edited, encoding="utf-8")
+    menus_before = len(fake.calls_to("setMyCommands"))
+    fake.delay("setMyCommands", 1.0)
+
+    os.kill(os.getpid(), signal.SIGHUP)
+    await wait_until(
+        lambda: any("knowledge base reloaded" in r.getMessage() for r in caplog.records),
+        "the reload's log line",
+        fake,
+    )
+
+    # The new answers are live; the menus are still on their way to Telegram.
+    assert f"{MARKER} ECLAC holds" in engine_of(admin_bot).open("event", "en").text
+    [reload] = admin_bot.bot_data[RELOADS_KEY]
+    assert not reload.done()
+    await wait_until(lambda: not admin_bot.bot_data[RELOADS_KEY], "the reload to finish", fake)
+    assert reload.done() and not reload.cancelled() and reload.exception() is None
+    assert len(fake.calls_to("setMyCommands")) > menus_before
+    assert error_records(caplog) == []
     assert fake.errors() == []
 
 
