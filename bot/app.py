@@ -42,6 +42,7 @@ from handlers.menus import publish_menus
 from handlers.services import SERVICES_KEY, Services, services
 from knowledge.check import check_file
 from knowledge.engine import Engine
+from knowledge.policy import PolicyError
 from knowledge.reload import Reloader
 from knowledge.schema import COMMAND_ENTRIES
 
@@ -353,7 +354,10 @@ def open_services(config: Config) -> Services:
     if result.loaded is None or not result.ok:
         details = "\n".join(str(problem) for problem in result.problems)
         raise StartError(f"the knowledge base has problems:\n{details}")
-    engine = Engine(result.loaded, config.matching)
+    try:
+        engine = Engine(result.loaded, config.matching)
+    except PolicyError as error:
+        raise StartError(str(error)) from None
     try:
         storage = Storage(config.storage.path, config.storage.retention_days)
     except StorageError as error:

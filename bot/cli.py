@@ -16,6 +16,7 @@ from pathlib import Path
 from bot.config import Config, ConfigError, load_config
 from knowledge.check import check_file
 from knowledge.engine import Engine
+from knowledge.policy import AnswerPolicy, PolicyError
 
 EXIT_OK, EXIT_INVALID, EXIT_UNUSABLE = 0, 1, 2
 
@@ -24,7 +25,7 @@ class CommandError(Exception):
     """A reason the command cannot run, printed as one line."""
 
 
-def load_engine(config: Config) -> Engine:
+def load_engine(config: Config, policy: AnswerPolicy | None = None) -> Engine:
     """The configured knowledge base, checked; problems that still let it load are warnings."""
     result = check_file(config.knowledge.path)
     if result.loaded is None:
@@ -32,7 +33,10 @@ def load_engine(config: Config) -> Engine:
         raise CommandError(f"the knowledge base does not load:\n{details}")
     for problem in result.problems:
         print(f"warning: {problem}", file=sys.stderr)
-    return Engine(result.loaded, config.matching)
+    try:
+        return Engine(result.loaded, config.matching, policy)
+    except PolicyError as error:
+        raise CommandError(str(error)) from None
 
 
 def cmd_ask(args: argparse.Namespace, config: Config) -> int:
@@ -124,7 +128,8 @@ def cmd_calibrate(args: argparse.Namespace, config: Config) -> int:
     from knowledge.evaluation import LabelError, read_labelled
     from knowledge.policy import bundled_policy_path
 
-    engine = load_engine(config)
+    # Fitting reads the features, not the bundled policy, which may be stale.
+    engine = load_engine(config, AnswerPolicy.neutral())
     ids = [entry.id for entry in engine.knowledge.entries]
     try:
         sets = [LabelledSet(Path(path).name, read_labelled(path, ids)) for path in args.files]

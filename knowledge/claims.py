@@ -133,6 +133,7 @@ _WH_WORDS = frozenset(
     dime explica explicame describe cuentame
     """.split()
 )
+_REQUESTING = frozenset("can could would will".split())
 _AUXILIARIES = frozenset(
     """
     is are was were do does did has have had can could will would should shall isn aren
@@ -167,6 +168,8 @@ def is_yes_no(text: str) -> bool:
     said = folded.split()
     if not said or _WH_WORDS.intersection(said[:2]):
         return False
+    if said[0] in _REQUESTING and said[1:2] == ["you"]:
+        return False  # "can you recommend…" asks for something, not whether
     if said[0] in _AUXILIARIES or "is it true" in folded or "es cierto" in folded:
         return True
     return question_mark and _looks_spanish(text)

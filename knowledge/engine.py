@@ -202,9 +202,10 @@ class Engine:
             return answer
         stated = [n for n in named if n.value in entry.values.get(n.kind, ())]
         unstated = [n for n in named if n not in stated]
-        if stated and not unstated:
-            return replace(answer, text=f"{knowledge.text('claim_yes', language)}\n{answer.text}")
         if stated:
+            if yes_no and not unstated:
+                yes = knowledge.text("claim_yes", language)
+                return replace(answer, text=f"{yes}\n{answer.text}")
             return answer
         shown = ", ".join(n.value for n in unstated)
         if yes_no and all(
@@ -244,7 +245,10 @@ class Engine:
         """
         texts = [question]
         for part in (asked_part(question), last_question(question)):
-            if part is not None and part not in texts:
+            # A part is another reading only if it leaves words out: "I'd like
+            # to know the visa rules" read without "I'd like to know" is the same.
+            said = [content_words(text) for text in texts]
+            if part is not None and content_words(part) not in said:
                 texts.append(part)
         rankings = [(text, loaded.matcher.rank(text, language=language)) for text in texts]
         firsts = {ranking.best.entry_id for _, ranking in rankings if ranking.best is not None}

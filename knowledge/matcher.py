@@ -35,7 +35,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from knowledge.lexicon import Lexicon
-from knowledge.normalise import content_words, fold, stem, words
+from knowledge.normalise import content_words, stem, words
 from knowledge.schema import LANGUAGES, KnowledgeBase, Language
 
 # How much an entry's answer text counts next to its questions and keywords.
@@ -93,6 +93,8 @@ class Scored:
     message_coverage: float = 0.0
     question_coverage: float = 0.0
     phrasing: float = 0.0
+    # How much of the message's known words (unknown ones left out) it explains.
+    known_coverage: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -171,7 +173,8 @@ class Matcher:
         # shows no language; compared as written, since its stems may differ.
         by_language: dict[Language, set[tuple[int, str]]] = {"en": set(), "es": set()}
         for choice in self._choices:
-            by_language[choice.language].add((choice.entry, fold(choice.text)))
+            by_language[choice.language].add((choice.entry, " ".join(content_words(choice.text))))
+            by_language[choice.language].add((choice.entry, choice.normalised))
         self._bilingual = by_language["en"] & by_language["es"]
         self._choice_weight = [
             sum(self._idf[token] for token in dict.fromkeys(choice.tokens))
@@ -250,6 +253,9 @@ class Matcher:
             slip = process.extractOne(token, close, scorer=OSA.distance, score_cutoff=1)
             found = None if slip is None else (slip[0], fuzz.ratio(token, slip[0]))
         else:
+            # A typo keeps the word's first letter or its length: "hiring" is
+            # not "ring", though the two are 80 % alike.
+            nearby = [w for w in nearby if w[0] == token[0] or len(w) == len(token)]
             found = process.extractOne(token, nearby, scorer=fuzz.ratio, score_cutoff=TYPO_CUTOFF)
         result = (None, 0.0) if found is None else (found[0], found[1] / 100.0)
         if len(self._corrections) >= CORRECTIONS_REMEMBERED:
@@ -344,18 +350,29 @@ class Matcher:
         results = []
         for entry in candidates:
             message_coverage = min(coverage[entry] / total_weight, 1.0)
+            known_coverage = min(coverage[entry] / known_weight, 1.0)
             if entry not in best_choice:
                 # No stored question has a content word (all stop words): only
                 # its answer text matched, which alone is never confident.
                 score = 100.0 * MIX_MESSAGE * message_coverage
                 results.append(
-                    Scored(self._entry_ids[entry], round(score, 1), "", None, message_coverage)
+                    Scored(
+                        self._entry_ids[entry],
+                        round(score, 1),
+                        "",
+                        None,
+                        message_coverage,
+                        known_coverage=known_coverage,
+                    )
                 )
                 continue
             combined, choice_id, covered, similarity = best_choice[entry]
             score = 100.0 * (MIX_MESSAGE * message_coverage + combined)
             choice = self._choices[choice_id]
-            bilingual = (entry, fold(choice.text)) in self._bilingual
+            bilingual = (entry, choice.normalised) in self._bilingual or (
+                entry,
+                " ".join(content_words(choice.text)),
+            ) in self._bilingual
             results.append(
                 Scored(
                     self._entry_ids[entry],
@@ -365,6 +382,7 @@ class Matcher:
                     message_coverage,
                     covered,
                     similarity,
+                    known_coverage,
                 )
             )
         results.sort(key=lambda scored: scored.score, reverse=True)

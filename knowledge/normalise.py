@@ -154,7 +154,7 @@ REQUEST_CUES = (
     "una pregunta",
     "una consulta",
 )
-_REQUEST_CUE = re.compile(
+REQUEST_CUE = re.compile(
     r"\b(?:" + "|".join(cue.replace(" ", r"\W+") for cue in REQUEST_CUES) + r")\b|:"
 )
 
@@ -185,7 +185,7 @@ def asked_part(text: str) -> str | None:
     saber", a colon) holds only stop words and words of self-description.
     """
     folded = fold(text)
-    cues = list(_REQUEST_CUE.finditer(folded))
+    cues = list(REQUEST_CUE.finditer(folded))
     if not cues:
         return None
     preamble = _NON_WORD.split(folded[: cues[-1].start()])

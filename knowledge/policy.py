@@ -31,9 +31,11 @@ FEATURES = (
     "margin",
     "runner_up",
     "message_coverage",
+    "known_coverage",
     "question_coverage",
     "phrasing",
     "known_words",
+    "uncovered_words",
     "unknown_words",
     "unknown_share",
     "unknown_asked",
@@ -75,10 +77,14 @@ def features(
         # much of its best stored question the message holds, and how alike
         # the two are phrased.
         "message_coverage": best.message_coverage,
+        "known_coverage": best.known_coverage,
         "question_coverage": best.question_coverage,
         "phrasing": best.phrasing,
         # How much the message says that we know, and what we do not know.
         "known_words": min(known, 8) / 8.0,
+        # Known words the best entry does not explain ("recommend" and "hotel"
+        # beside "Montevideo session"): the message asks for more than it holds.
+        "uncovered_words": min(known, 8) / 8.0 * (1.0 - best.known_coverage),
         "unknown_words": min(len(ranking.unknown), 8) / 8.0,
         "unknown_share": ranking.unknown_share,
         # Unknown words in the question proper: "visa" in "how do I get a visa
@@ -98,6 +104,10 @@ def features(
         # first: a preamble may be talking about one thing and asking another.
         "readings_disagree": 1.0 if disagree else 0.0,
     }
+
+
+class PolicyError(ValueError):
+    """A policy file that cannot be read or was fitted for other features."""
 
 
 @dataclass(frozen=True)
@@ -129,18 +139,27 @@ class AnswerPolicy:
 
     @classmethod
     def read(cls, path: str | Path) -> AnswerPolicy:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        if not isinstance(data, dict):
-            raise ValueError(f"{path}: expected a mapping")
+        """A policy file; PolicyError, naming the file, for anything wrong with it."""
         try:
+            data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
             return cls(
                 weights={str(k): float(v) for k, v in data["weights"].items()},
                 intercept=float(data["intercept"]),
                 answer_at=float(data["answer_at"]),
                 about=dict(data.get("about") or {}),
             )
-        except (KeyError, TypeError, AttributeError) as error:
-            raise ValueError(f"{path}: not a policy file ({error})") from None
+        except OSError as error:
+            raise PolicyError(f"{path}: cannot read the answer policy: {error.strerror}") from None
+        except (yaml.YAMLError, KeyError, TypeError, AttributeError, ValueError) as error:
+            raise PolicyError(
+                f"{path}: not an answer policy for this version ({error}); "
+                "refit it with `faqbot calibrate --write`"
+            ) from None
+
+    @classmethod
+    def neutral(cls) -> AnswerPolicy:
+        """A policy that knows nothing (all weights 0): what fitting starts from."""
+        return cls({name: 0.0 for name in FEATURES}, 0.0, 0.5)
 
     @classmethod
     def bundled(cls) -> AnswerPolicy:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from knowledge.normalise import fold
+from knowledge.normalise import REQUEST_CUE, fold
 from knowledge.schema import KINDS
 
 # Folded cue phrases (regular expressions over words) that open a question,
@@ -126,7 +126,9 @@ def _pattern(cues: tuple[str, ...]) -> re.Pattern[str] | None:
 
 _OPENING = {kind: _pattern(cues) for kind, cues in OPENING_CUES.items()}
 _ANYWHERE = {kind: _pattern(cues) for kind, cues in ANYWHERE_CUES.items()}
-_CLAUSES = re.compile(r"[.?!:;,()\n]+|\b(?:and|but|or|y|pero|o)\b")
+_CLAUSES = re.compile(
+    r"[.?!:;,()\n]+|\b(?:and|but|or|y|pero|o)\b|" + REQUEST_CUE.pattern.replace(r"|:", "")
+)
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 
 

@@ -238,12 +238,11 @@ CHATTY_XFAIL = pytest.mark.xfail(
             "I have been reading a lot about migration lately and I would really like to "
             "know what ECLAC recommends governments should do about it",
         ),
-        pytest.param(
+        (
             "recommendations",
             "es",
             "llevo tiempo leyendo sobre migración y me gustaría saber qué recomienda la "
             "CEPAL a los gobiernos",
-            marks=CHATTY_XFAIL,
         ),
         pytest.param(
             "contact",
@@ -258,12 +257,11 @@ CHATTY_XFAIL = pytest.mark.xfail(
             "estoy escribiendo un artículo y necesito saber qué foros intergubernamentales "
             "sobre migración menciona la CEPAL",
         ),
-        pytest.param(
+        (
             "migrant-workers-convention",
             "en",
             "I'm preparing a briefing for my minister and need to know which international "
             "convention on migrant workers is mentioned",
-            marks=CHATTY_XFAIL,
         ),
     ],
 )
@@ -540,8 +538,8 @@ def test_curator_sees_which_words_the_engine_did_not_know(engine):
 
     assert answer.kind is Kind.DID_YOU_MEAN
     assert answer.why is not None
-    # Stemmed, as the matcher saw them; "Montevideo" and "venue" are known words.
-    assert set(answer.why.unknown_words) == {"cheap", "hotel", "near"}
+    # As the reader typed them (folded); "Montevideo" and "venue" are known words.
+    assert set(answer.why.unknown_words) == {"cheap", "hotels", "near"}
 
 
 @pytest.mark.parametrize(
