@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.constants import InlineKeyboardMarkupLimit, MessageLimit
+from telegram.constants import ChatType, InlineKeyboardMarkupLimit, MessageLimit
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
@@ -32,6 +32,9 @@ MAX_FEEDBACK_SHOWN = 10
 REVIEWS_KEPT = 5
 # Room left at the end of a cut list for "… +N".
 _MORE = len(" … +99999")
+# What an admin view (/stats, /review) says outside a private chat. Until the
+# knowledge base has this text, the admin refusal stands in for it.
+PRIVATE_ONLY_KEY = "admin_private_only"
 
 
 async def _refuse_unless_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
@@ -50,6 +53,28 @@ async def _refuse_unless_admin(update: Update, context: ContextTypes.DEFAULT_TYP
         await update.callback_query.answer(refusal)  # a notice is plain text
     elif update.effective_message is not None:
         await update.effective_message.reply_text(escape(refusal))
+    return True
+
+
+async def _refuse_outside_private_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """True when an admin view was asked for in a group (and the admin told where it works).
+
+    Everyone in a group reads the bot's replies, and /stats and /review show what
+    people asked: they answer only in the admin's private chat.
+    """
+    chat = update.effective_chat
+    if chat is None or chat.type == ChatType.PRIVATE:
+        return False
+    svc = services(context)
+    language = svc.language_for(update.effective_user)
+    texts = svc.engine.knowledge.texts
+    notice = svc.engine.text(
+        PRIVATE_ONLY_KEY if PRIVATE_ONLY_KEY in texts else "admin_only", language
+    )
+    if update.callback_query is not None:
+        await update.callback_query.answer(notice)  # a notice is plain text
+    elif update.effective_message is not None:
+        await update.effective_message.reply_text(escape(notice))
     return True
 
 
@@ -189,8 +214,10 @@ def stats_text(svc: Services, language: Language, now: float | None = None) -> s
 
 
 async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/stats: what people asked lately and how well the bot did."""
+    """/stats: what people asked lately and how well the bot did, in private only."""
     if await _refuse_unless_admin(update, context) or update.effective_message is None:
+        return
+    if await _refuse_outside_private_chat(update, context):
         return
     svc = services(context)
     language = svc.language_for(update.effective_user)
@@ -254,8 +281,10 @@ def _mark_group_reviewed(svc: Services, item: ReviewItem, action: str) -> None:
 
 
 async def on_review(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/review: walk the top unanswered and down-voted questions, one by one."""
+    """/review: walk the top unanswered and down-voted questions, one by one, in private."""
     if await _refuse_unless_admin(update, context) or update.effective_message is None:
+        return
+    if await _refuse_outside_private_chat(update, context):
         return
     svc = services(context)
     language = svc.language_for(update.effective_user)
@@ -267,7 +296,7 @@ async def on_review(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     sent = await update.effective_message.reply_text(text, reply_markup=keyboard)
     # Kept per admin and per message, so that the buttons' small numbers point into
     # the list that message shows, even after a newer /review. Message ids count per
-    # chat, so an admin's /review in a group and in private can share one: key by both.
+    # chat: keyed by both, a press is always checked against its own chat's message.
     if context.user_data is not None:
         reviews: dict[tuple[int, int], list[ReviewItem]] = context.user_data.setdefault(
             "reviews", {}
@@ -282,6 +311,8 @@ async def on_review_button(
 ) -> None:
     """A review decision. Checked again here: buttons can be forwarded or forged."""
     if await _refuse_unless_admin(update, context):
+        return
+    if await _refuse_outside_private_chat(update, context):
         return
     query = update.callback_query
     assert query is not None
