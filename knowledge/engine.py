@@ -208,9 +208,7 @@ class Engine:
                 return replace(answer, text=f"{yes}\n{answer.text}")
             return answer
         shown = ", ".join(n.value for n in unstated)
-        if yes_no and all(
-            n.kind in entry.values and n.kind not in entry.partial_values for n in unstated
-        ):
+        if yes_no and all(n.kind in entry.complete_kinds for n in unstated):
             lead = knowledge.text("claim_no", language).format(named=shown)
             return replace(answer, text=f"{lead}\n{answer.text}")
         lead = knowledge.text("claim_not_listed", language).format(named=shown)

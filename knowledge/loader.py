@@ -340,6 +340,7 @@ class _Reader:
         values, partial = (
             self.values(fields["values"], what, answer) if "values" in fields else ({}, [])
         )
+        declared = tuple(values)
         if answer is not None:
             # Every value its answer names is a value it states, listed or not.
             for lang in LANGUAGES:
@@ -361,7 +362,7 @@ class _Reader:
             question_words=tuple(question_words),
             holds=tuple(holds),
             values=values,
-            partial_values=tuple(partial),
+            complete_kinds=tuple(kind for kind in declared if kind not in partial),
         )
         return entry, fields
 

@@ -102,8 +102,8 @@ ANYWHERE_CUES: dict[str, tuple[str, ...]] = {
     "time": (),
     "who": ("chairs", "chaired", "chairman", "chairwoman", "presides", "presided", "led by",
             "preside", "presidio", "dirige", "encabeza"),
-    "number": ("statistics", "figures", "budget", "how big", "estadisticas", "cifras",
-               "presupuesto"),
+    "number": ("statistics", "figures", "budget", "how big", "average", "percentage", "rate of",
+               "estadisticas", "cifras", "presupuesto", "promedio", "porcentaje", "tasa de"),
     "outcome": ("outcome", "outcomes", "conclude", "concluded", "concluyo", "resultado",
                 "resultados"),
     "later": (

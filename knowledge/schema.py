@@ -144,11 +144,14 @@ class Entry:
     # question asking for another kind is one the release does not answer.
     holds: tuple[str, ...] = ()
     # The values its answer states, by kind (knowledge.claims.VALUE_KINDS):
-    # canonical country and city names, years, session numbers. A kind listed
-    # in `partial_values` is an incomplete list ("countries that have signed
-    # include…"): a value missing from it is not thereby denied.
+    # canonical country and city names, years, session numbers.
     values: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    partial_values: tuple[str, ...] = ()
+    # The kinds whose values are all there is (the session's one city): a
+    # value of such a kind the entry does not state is contradicted. Only
+    # kinds the curator lists under `values:` and does not mark `partial`; a
+    # value the answer merely mentions ("the other forum, in Mexico") proves
+    # nothing about what the entry's subject is not.
+    complete_kinds: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
