@@ -105,6 +105,10 @@ def _section(data: dict[str, Any], name: str) -> dict[str, Any]:
             raise ConfigError(f"{name}.{key}: expected {_kind_name(kind)}, got true/false")
         if not isinstance(value, kind):
             raise ConfigError(f"{name}.{key}: expected {_kind_name(kind)}, got {value!r}")
+        # What an editor leaves after deleting a value: `path = ""` would mean the
+        # config's own folder, `token = ""` no token. Leave the key out for its default.
+        if isinstance(value, str) and not value.strip():
+            raise ConfigError(f"{name}.{key}: must not be empty")
     return section
 
 
