@@ -12,8 +12,10 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from bot.config import Config, ConfigError, load_config
+from knowledge.answer import Answer
 from knowledge.check import check_file
 from knowledge.engine import Engine
 from knowledge.policy import AnswerPolicy, PolicyError
@@ -48,12 +50,59 @@ def cmd_ask(args: argparse.Namespace, config: Config) -> int:
             continue
         answer = engine.ask(question, language=args.lang)
         if args.json:
-            print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
+            shown = answer.to_json()
+            if args.explain:
+                shown["explain"] = explanation(engine, answer)
+            print(json.dumps(shown, ensure_ascii=False), flush=True)
         else:
             from bot.terminal import render_plain
 
-            print(render_plain(answer, engine)[0], end="\n\n", flush=True)
+            print(render_plain(answer, engine)[0], flush=True)
+            if args.explain:
+                print(format_explanation(explanation(engine, answer)), flush=True)
+            print(flush=True)
     return EXIT_OK
+
+
+def explanation(engine: Engine, answer: Answer) -> dict[str, Any]:
+    """Why the engine answered as it did, for a curator: the stored question that
+    matched, the runner-up, the policy's probability and what each feature added."""
+    why = answer.why
+    result: dict[str, Any] = {
+        "kind": str(answer.kind),
+        "best_entry": why.best_entry if why else None,
+        "matched_question": why.matched_question if why else None,
+        "runner_up": why.runner_up if why else None,
+        "margin": why.margin if why else None,
+        "unknown_words": list(why.unknown_words) if why else [],
+        "read_part_only": why.asked_part if why else False,
+        "probability": answer.confidence,
+        "answer_at": round(engine.answer_at, 3),
+    }
+    if why is not None and why.features is not None:
+        result["features"] = [
+            {"name": name, "value": round(value, 3), "adds": round(adds, 3)}
+            for name, value, adds in engine.policy.contributions(why.features)
+        ]
+    return result
+
+
+def format_explanation(shown: dict[str, Any]) -> str:
+    lines = [
+        "-- why --",
+        f"kind {shown['kind']}; first entry {shown['best_entry']} "
+        f"via {shown['matched_question']!r}; runner-up {shown['runner_up']} "
+        f"(margin {shown['margin']})",
+        f"policy probability {shown['probability']:.3f} (answers at >= {shown['answer_at']})",
+    ]
+    if shown["unknown_words"]:
+        lines.append(f"unknown words: {', '.join(shown['unknown_words'])}")
+    if shown["read_part_only"]:
+        lines.append("read only the question after the message's preamble")
+    for row in shown.get("features", []):
+        if row["value"]:
+            lines.append(f"  {row['name']:<18} {row['value']:>7.3f}  adds {row['adds']:+.3f}")
+    return "\n".join(lines)
 
 
 def cmd_chat(args: argparse.Namespace, config: Config) -> int:
@@ -190,6 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question", nargs="?", help="the question (default: read stdin)")
     ask.add_argument("--json", action="store_true", help="one JSON object per answer")
     ask.add_argument("--lang", choices=("en", "es"), help="always answer in this language")
+    ask.add_argument(
+        "--explain", action="store_true", help="also show why: match, features, probability"
+    )
     check = command("check", "validate a knowledge base file")
     check.add_argument("path", nargs="?", help="the file (default: the configured one)")
     evaluate = command("eval", "measure answers on a labelled question set")

@@ -218,7 +218,9 @@ class Matcher:
             word_stem = stem(word, language)
             if word_stem in self._known_stems:
                 return word, word_stem, 1.0, False
-        searched = may_search and word not in self._corrections
+        # A remembered correction still spends a search, so that no answer
+        # depends on what was asked before.
+        searched = may_search and len(word) >= TYPO_MIN_LENGTH and not word.isdigit()
         corrected, certainty = self._correct(word, may_search)
         if corrected is None:
             return word, None, 0.0, searched
@@ -234,13 +236,11 @@ class Matcher:
         """
         if token in self._surface:
             return token, 1.0
-        if len(token) < TYPO_MIN_LENGTH or token.isdigit():
+        if len(token) < TYPO_MIN_LENGTH or token.isdigit() or not may_search:
             return None, 0.0
         remembered = self._corrections.get(token)
         if remembered is not None:
             return remembered
-        if not may_search:
-            return None, 0.0
         letters = (token[0], token[1]) if token[1] != token[0] else (token[0],)
         nearby = [
             word

@@ -137,6 +137,11 @@ class AnswerPolicy:
         z = self.intercept + sum(self.weights[name] * values[name] for name in FEATURES)
         return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
 
+    def contributions(self, values: dict[str, float]) -> list[tuple[str, float, float]]:
+        """(feature, its value, what it adds to the log-odds), largest effect first."""
+        rows = [(name, values[name], self.weights[name] * values[name]) for name in FEATURES]
+        return sorted(rows, key=lambda row: -abs(row[2]))
+
     @classmethod
     def read(cls, path: str | Path) -> AnswerPolicy:
         """A policy file; PolicyError, naming the file, for anything wrong with it."""
