@@ -5,6 +5,11 @@ no names or usernames are stored, only user ids hashed with a per-install
 salt, and the question text in its normalised form. Old rows are pruned after
 `retention_days`.
 
+The salt is kept apart from the database, in `<database>.salt` (mode 0600):
+Telegram user ids are not secret, so anyone holding both could hash a known
+id and find that person's rows. The database alone (a copy for a curator, a
+backup) tells nothing of who asked.
+
 A damaged or locked database file gives a `StorageError` with a sentence a
 person can act on, raised at start, not a crash loop later.
 """
@@ -12,6 +17,7 @@ person can act on, raised at start, not a crash loop later.
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 import sqlite3
 import time
@@ -116,7 +122,7 @@ class Storage:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
-            self._salt = self._meta("salt") or self._new_salt()
+            self._salt = self._load_salt()
             # Every message needs the sender's hash and language choice: both are
             # kept in memory, for a bounded number of recent users.
             self._hashes: dict[int, str] = {}
@@ -161,10 +167,21 @@ class Storage:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
-    def _new_salt(self) -> str:
-        salt = secrets.token_hex(16)
-        self._db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('salt', ?)", (salt,))
-        return self._meta("salt") or salt
+    def _load_salt(self) -> str:
+        """The install's salt, from its file beside the database; created on first start.
+
+        faqbot used to keep it in the database's `meta` table: such a salt is moved
+        to the file (the users' hashes stay valid) and deleted from the database.
+        """
+        in_database = self._meta("salt")
+        if str(self.path) == ":memory:":
+            return in_database or secrets.token_hex(16)
+        path = salt_path(self.path)
+        if in_database is not None:
+            salt = _write_salt(path, in_database, replace=True)
+            self._db.execute("DELETE FROM meta WHERE key = 'salt'")
+            return salt
+        return _read_salt(path) or _write_salt(path, secrets.token_hex(16), replace=False)
 
     def user_hash(self, user_id: int) -> str:
         known = self._hashes.get(user_id)
@@ -344,6 +361,57 @@ class Storage:
     def reviewed(self) -> set[str]:
         return {row[0] for row in self._db.execute("SELECT normalised FROM reviewed")}
 
+
+def salt_path(database: Path) -> Path:
+    """Where the salt of the database's user hashes is kept: beside it, apart."""
+    return database.with_name(database.name + ".salt")
+
+
+def _read_salt(path: Path) -> str | None:
+    """The salt in `path`, None when there is no such file."""
+    try:
+        salt = path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as error:
+        raise StorageError(f"{path}: cannot read the salt file ({error}); {_SALT_HELP}") from None
+    if not salt:
+        raise StorageError(f"{path}: the salt file is empty; {_SALT_HELP}")
+    return salt
+
+
+def _write_salt(path: Path, salt: str, replace: bool) -> str:
+    """Write the salt readable by its owner only, whole or not at all; returns the salt kept.
+
+    A new salt never replaces one already there (another faqbot, `faqbot
+    report`, may have written it a moment ago): that one is kept instead.
+    """
+    temporary = path.with_name(f"{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="ascii") as file:
+            file.write(salt + "\n")
+            file.flush()
+            os.fsync(file.fileno())
+        if replace:
+            os.replace(temporary, path)
+            return salt
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            return _read_salt(path) or salt
+        return salt
+    except OSError as error:
+        raise StorageError(f"{path}: cannot write the salt file ({error.strerror})") from None
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+_SALT_HELP = (
+    "restore it from the backup of the database, or delete it to start new hashes "
+    "(the stored questions can then no longer be told apart by person, and "
+    "language choices are forgotten)"
+)
 
 # How many recent users' hashes and language choices are kept in memory.
 REMEMBERED_USERS = 10_000

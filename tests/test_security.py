@@ -11,8 +11,11 @@ only its owner can read it.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import shutil
+import sqlite3
+import stat
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -220,3 +223,32 @@ async def test_a_forged_did_you_mean_choice_rewrites_no_one_elses_question(
     assert "# entry: contact" not in report
     assert services_of(bot).storage.choices_for([theirs.question_id]) == {}
     assert fake.errors() == []
+
+
+async def test_the_database_alone_does_not_tell_whose_questions_it_holds(
+    bot: Application, fake: FakeBotAPI, tmp_path: Path
+) -> None:
+    """Telegram user ids are not secret: with the salt in the same file, anyone holding
+    the database (a backup, a copy for a curator) could hash a known id and find that
+    person's questions. The salt lives apart, in a file only the bot's user can read."""
+    reader = 777_000_300
+    await ask(fake, "Who is the press contact?", count=2, user_id=reader)
+    await ask(fake, "/language es", user_id=reader)
+    database = tmp_path / "faqbot.sqlite3"
+    salt_file = database.with_name(database.name + ".salt")
+
+    with sqlite3.connect(database) as db:
+        stored = {h for (h,) in db.execute("SELECT user_hash FROM questions")}
+        stored |= {h for (h,) in db.execute("SELECT user_hash FROM preferences")}
+        values = [v for (v,) in db.execute("SELECT value FROM meta")]
+    db.close()
+
+    assert stored == {services_of(bot).storage.user_hash(reader)}
+    assert all(salted_hash(value, reader) not in stored for value in values)
+    assert stat.S_IMODE(salt_file.stat().st_mode) == 0o600
+    assert salted_hash(salt_file.read_text(encoding="utf-8").strip(), reader) in stored
+    assert fake.errors() == []
+
+
+def salted_hash(salt: str, user_id: int) -> str:
+    return hashlib.sha256(f"{salt}:{user_id}".encode()).hexdigest()[:32]

@@ -3,7 +3,9 @@ clear about a database it cannot use."""
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
+import stat
 import struct
 import time
 from collections.abc import Iterator
@@ -306,3 +308,63 @@ def test_a_choice_counts_only_for_the_readers_own_question(db_path: Path) -> Non
         assert storage.choices_for([theirs]) == {theirs: "event"}
     finally:
         storage.close()
+
+
+def test_the_salt_is_kept_apart_from_the_database_in_a_private_file(db_path: Path) -> None:
+    storage = Storage(db_path)
+    hashed = storage.user_hash(USER_ID)
+    storage.close()
+
+    salt_file = db_path.with_name(db_path.name + ".salt")
+    assert stat.S_IMODE(salt_file.stat().st_mode) == 0o600
+    with sqlite3.connect(db_path) as db:
+        assert db.execute("SELECT value FROM meta WHERE key = 'salt'").fetchall() == []
+    db.close()
+    again = Storage(db_path)
+    try:
+        assert again.user_hash(USER_ID) == hashed, "the same salt after a restart"
+    finally:
+        again.close()
+
+
+def test_an_install_that_kept_its_salt_in_the_database_moves_it_out_and_keeps_its_users(
+    db_path: Path,
+) -> None:
+    """Databases written before the salt moved out hold it in `meta`: the users' hashes
+    (their language choices, their votes) must still match after the upgrade."""
+    db_path.parent.mkdir(parents=True)
+    old_salt = "0123456789abcdef0123456789abcdef"
+    old_hash = hashlib.sha256(f"{old_salt}:{USER_ID}".encode()).hexdigest()[:32]
+    with sqlite3.connect(db_path) as db:
+        db.executescript(
+            "".join(_MIGRATIONS[step] for step in sorted(_MIGRATIONS))
+            + f"PRAGMA user_version = {SCHEMA_VERSION};"
+        )
+        db.execute("INSERT INTO meta (key, value) VALUES ('salt', ?)", (old_salt,))
+        db.execute("INSERT INTO preferences (user_hash, language) VALUES (?, 'es')", (old_hash,))
+    db.close()
+
+    storage = Storage(db_path)
+    try:
+        assert storage.language(USER_ID) == "es"
+        assert storage.user_hash(USER_ID) == old_hash
+    finally:
+        storage.close()
+    with sqlite3.connect(db_path) as db:
+        assert db.execute("SELECT value FROM meta WHERE key = 'salt'").fetchall() == []
+    db.close()
+    salt_file = db_path.with_name(db_path.name + ".salt")
+    assert salt_file.read_text(encoding="utf-8").strip() == old_salt
+    assert stat.S_IMODE(salt_file.stat().st_mode) == 0o600
+
+
+def test_an_unreadable_salt_file_names_the_file_and_what_to_do(db_path: Path) -> None:
+    Storage(db_path).close()
+    salt_file = db_path.with_name(db_path.name + ".salt")
+    salt_file.write_text("", encoding="utf-8")
+
+    with pytest.raises(StorageError) as raised:
+        Storage(db_path)
+
+    assert str(salt_file) in str(raised.value)
+    assert "backup" in str(raised.value)
