@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from knowledge.claims import Named, named_values
 from knowledge.engine import Loaded
 from knowledge.loader import Parsed, Problem, read_knowledge
 from knowledge.schema import LANGUAGES, KnowledgeBase
@@ -53,7 +54,7 @@ def check_parsed(parsed: Parsed) -> CheckResult:
     if parsed.knowledge is None:
         return CheckResult(None, parsed.problems)
     knowledge = parsed.knowledge
-    problems = _language_disagreements(parsed, knowledge)
+    problems = _language_disagreements(parsed, knowledge) + _values_unstated(parsed, knowledge)
     loaded = Loaded.build(knowledge)
     problems += _misrouted_questions(parsed, loaded)
     return CheckResult(loaded, tuple(sorted(problems)))
@@ -77,6 +78,28 @@ def _language_disagreements(parsed: Parsed, knowledge: KnowledgeBase) -> list[Pr
             article = "an" if kind[0] in "aeiou" else "a"
             message = f"entry '{entry.id}': the answers disagree on {article} {kind}: {detail}"
             problems.append(Problem(knowledge.source_path, line, column, message))
+    return problems
+
+
+def _values_unstated(parsed: Parsed, knowledge: KnowledgeBase) -> list[Problem]:
+    """Each place or session an entry states must be stated in both languages (years are
+    numbers, which `_language_disagreements` compares already)."""
+    problems = []
+    for entry in knowledge.entries:
+        for lang in LANGUAGES:
+            said = named_values(entry.answer(lang))
+            for kind, values in entry.values.items():
+                if kind == "year":
+                    continue
+                for value in values:
+                    if Named(kind, value) in said:
+                        continue
+                    line, column = parsed.where.answers.get((entry.id, lang), (1, 1))
+                    message = (
+                        f"entry '{entry.id}': values.{kind} lists '{value}', "
+                        f"which the {'English' if lang == 'en' else 'Spanish'} answer does not state"
+                    )
+                    problems.append(Problem(knowledge.source_path, line, column, message))
     return problems
 
 

@@ -91,6 +91,7 @@ TEXT_KEYS = (
     "not_stated_number",
     "not_stated_outcome",
     "not_stated_later",
+    "admin_private_only",
 )
 
 # Texts that Telegram limits in length (its Bot API limits for command

@@ -21,7 +21,16 @@ from tests.auxil.knowledge_fixtures import (
 )
 
 ROOT = Path(__file__).parents[1]
-JSON_KEYS = {"question", "matched", "entry_id", "score", "language", "answer", "suggestions"}
+JSON_KEYS = {
+    "question",
+    "matched",
+    "entry_id",
+    "score",
+    "confidence",
+    "language",
+    "answer",
+    "suggestions",
+}
 HTML_TAG = re.compile(r"</?[a-zA-Z][^>]*>")
 
 
@@ -52,6 +61,7 @@ def assert_follows_the_json_contract(reply: dict) -> None:
     assert reply["entry_id"] is None or isinstance(reply["entry_id"], str)
     assert isinstance(reply["score"], int | float) and not isinstance(reply["score"], bool)
     assert 0 <= reply["score"] <= 100
+    assert 0 <= reply["confidence"] <= 1
     assert reply["language"] in ("en", "es")
     assert isinstance(reply["answer"], str) and reply["answer"].strip()
     assert not HTML_TAG.search(reply["answer"])
@@ -164,15 +174,50 @@ def test_curator_checks_a_broken_copy_and_is_told_where(tmp_path):
 # faqbot eval ------------------------------------------------------------------------------
 
 
-def test_curator_measures_the_dev_set_and_reads_three_metric_rows():
-    run = faqbot("eval", "tests/data/dev.tsv")
+def test_curator_measures_the_dev_set_and_reads_a_row_per_language():
+    run = faqbot("eval", "--quiet", "--max-wrong", "0.05", "tests/data/dev.tsv")
 
-    assert run.returncode == 0, run.stderr
+    assert run.returncode == 0, run.stdout + run.stderr
     rows = run.stdout.splitlines()
     percent = r"\d+\.\d%\s+\(\d+/\d+\)"
-    for label in ("in-scope top-1", "out-of-scope rejected", "answer language"):
-        [row] = [row for row in rows if row.startswith(label)]
-        assert re.search(rf"{percent}\s*$", row), row
+    for group in ("all", "en", "es"):
+        [row] = [row for row in rows if row.startswith(f"{group} ")]
+        # answered right, answered wrong, choices right first, refused, language
+        assert len(re.findall(percent, row)) == 5, row
+    assert "as the answer threshold moves" in run.stdout
+
+
+def test_curator_measures_a_facts_labelled_set_by_style(tmp_path):
+    labels = tmp_path / "field.yaml"
+    labels.write_text(
+        "- {q: 'who is the press contact', lang: en, kind: in, facts: [['fernandez']], "
+        "style: plain}\n"
+        "- {q: 'correo del vocero', lang: es, kind: in, facts: [['victor.fernandez@cepal.org']], "
+        "style: chat}\n"
+        "- {q: 'where is the session held', lang: en, kind: in, facts: [['santiago']], "
+        "style: plain}\n"
+        "- {q: 'best hotels in Montevideo', lang: en, kind: out, facts: [], style: trap}\n",
+        encoding="utf-8",
+    )
+
+    run = faqbot("eval", "--min-right", "0.6", "--max-wrong", "0.4", str(labels))
+
+    rows = {row.split()[0]: row for row in run.stdout.splitlines() if row.strip()}
+    # The session is in Montevideo: an answer without "santiago" is a wrong answer.
+    assert "66.7% (2/3)" in rows["all"] and "33.3% (1/3)" in rows["all"]
+    assert "100.0% (1/1)" in rows["trap"]
+    assert "100.0% (1/1)" in rows["chat"]
+    assert run.returncode == 0, run.stdout
+
+
+def test_curator_asks_why_and_sees_the_policy_at_work():
+    run = faqbot("ask", "--explain", "who is the press contact")
+
+    assert run.returncode == 0, run.stderr
+    assert "-- why --" in run.stdout
+    assert "first entry contact" in run.stdout
+    assert re.search(r"policy probability 0\.\d{3} \(answers at >= 0\.\d+\)", run.stdout)
+    assert re.search(r"known_words\s+\d\.\d{3}\s+adds [+-]\d", run.stdout)
 
 
 def test_evaluation_below_target_fails_the_command(tmp_path):

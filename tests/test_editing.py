@@ -76,15 +76,15 @@ def test_curator_accepted_question_lands_under_its_entry_with_every_comment_kept
     faq_copy: Path,
 ) -> None:
     before = faq_copy.read_text(encoding="utf-8")
-    assert _engine(faq_copy).ask("call the spokesperson").entry_id is None  # not answered yet
+    assert _engine(faq_copy).ask("ping the press liaison").entry_id is None  # not answered yet
 
-    problems = add_question(faq_copy, "contact", "en", "call the spokesperson")
+    problems = add_question(faq_copy, "contact", "en", "ping the press liaison")
 
     assert problems == []
     after = faq_copy.read_text(encoding="utf-8")
     assert _comment_lines(after) == _comment_lines(before)
     added = [line for line in after.splitlines() if line not in before.splitlines()]
-    assert added == ['        - "call the spokesperson"']
+    assert added == ['        - "ping the press liaison"']
     # Exactly one line more, right after the last English question of `contact`.
     lines = after.splitlines()
     position = lines.index(added[0])
@@ -94,18 +94,18 @@ def test_curator_accepted_question_lands_under_its_entry_with_every_comment_kept
     assert lines[:position] + lines[position + 1 :] == before.splitlines()
 
     engine = _engine(faq_copy)  # the edited file passes `faqbot check`
-    answer = engine.ask("call the spokesperson")
+    answer = engine.ask("ping the press liaison")
     assert answer.entry_id == "contact"
-    assert engine.knowledge.entry("contact").questions["en"][-1] == "call the spokesperson"
+    assert engine.knowledge.entry("contact").questions["en"][-1] == "ping the press liaison"
 
 
 def test_spanish_question_goes_into_the_spanish_list(faq_copy: Path) -> None:
-    assert add_question(faq_copy, "contact", "es", "a quién llamo por el informe") == []
+    assert add_question(faq_copy, "contact", "es", "a quién aviso del informe") == []
 
     entry = _engine(faq_copy).knowledge.entry("contact")
     assert entry is not None
-    assert entry.questions["es"][-1] == "a quién llamo por el informe"
-    assert "a quién llamo por el informe" not in entry.questions["en"]
+    assert entry.questions["es"][-1] == "a quién aviso del informe"
+    assert "a quién aviso del informe" not in entry.questions["en"]
 
 
 @pytest.mark.parametrize(
@@ -199,15 +199,15 @@ def test_multi_line_last_item_gets_the_new_line_after_its_end(tmp_path: Path) ->
     before = _engine(path).knowledge.entry("contact")
     assert before is not None
 
-    assert add_question(path, "contact", "en", "call the spokesperson") == []
+    assert add_question(path, "contact", "en", "ping the press liaison") == []
 
     lines = path.read_text(encoding="utf-8").splitlines()
     position = lines.index(indent + source[cut + 1 :])
-    assert lines[position + 1] == '        - "call the spokesperson"'
+    assert lines[position + 1] == '        - "ping the press liaison"'
     assert lines[position + 2] == "      es:"
     after = _engine(path).knowledge.entry("contact")
     assert after is not None
-    assert after.questions["en"] == (*before.questions["en"], "call the spokesperson")
+    assert after.questions["en"] == (*before.questions["en"], "ping the press liaison")
 
 
 def test_windows_line_endings_and_file_mode_are_kept(tmp_path: Path) -> None:
@@ -215,34 +215,34 @@ def test_windows_line_endings_and_file_mode_are_kept(tmp_path: Path) -> None:
     path.write_bytes(_bundled_text().replace("\n", "\r\n").encode("utf-8"))
     os.chmod(path, 0o640)
 
-    assert add_question(path, "contact", "en", "call the spokesperson") == []
+    assert add_question(path, "contact", "en", "ping the press liaison") == []
 
     data = path.read_bytes()
-    assert b'        - "call the spokesperson"\r\n      es:' in data
+    assert b'        - "ping the press liaison"\r\n      es:' in data
     assert data.count(b"\n") == data.count(b"\r\n")
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
 
 
 def test_two_admins_adding_at_once_both_keep_their_question(faq_copy: Path) -> None:
-    additions = [("en", "call the spokesperson"), ("es", "a quién llamo por el informe")]
+    additions = [("en", "ping the press liaison"), ("es", "a quién aviso del informe")]
     with ThreadPoolExecutor(max_workers=2) as pool:
         results = list(pool.map(lambda added: add_question(faq_copy, "contact", *added), additions))
 
     assert results == [[], []]
     entry = _engine(faq_copy).knowledge.entry("contact")
     assert entry is not None
-    assert entry.questions["en"][-1] == "call the spokesperson"
-    assert entry.questions["es"][-1] == "a quién llamo por el informe"
+    assert entry.questions["en"][-1] == "ping the press liaison"
+    assert entry.questions["es"][-1] == "a quién aviso del informe"
 
 
 def test_editing_through_a_symlink_edits_the_real_file(faq_copy: Path, tmp_path: Path) -> None:
     link = tmp_path / "live.yaml"
     link.symlink_to(faq_copy)
 
-    assert add_question(link, "contact", "en", "call the spokesperson") == []
+    assert add_question(link, "contact", "en", "ping the press liaison") == []
 
     assert link.is_symlink()
-    assert '"call the spokesperson"' in faq_copy.read_text(encoding="utf-8")
+    assert '"ping the press liaison"' in faq_copy.read_text(encoding="utf-8")
 
 
 @given(st.text(st.characters(exclude_categories=("Cs",)), max_size=80))

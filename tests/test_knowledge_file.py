@@ -230,13 +230,7 @@ def test_curator_breaks_the_yaml_syntax():
 @pytest.mark.parametrize(
     ("entry_id", "old", "new", "kind", "wrong"),
     [
-        (
-            "event",
-            "20–24 de marzo de 2006",
-            "20–24 de marzo de 2007",
-            "number",
-            "2007",
-        ),
+        ("theme", "(el siglo 21)", "(el siglo 22)", "number", "22"),
         ("contact", "(56 9) 3376207", "(56 9) 3376270", "number", "3376270"),
         (
             "contact",
@@ -282,12 +276,14 @@ def test_curator_copies_a_question_into_another_entry_and_the_self_test_reports_
     result = check_parsed(parse_knowledge(text, PATH))
 
     assert not result.ok
-    [problem] = result.problems
-    # The two copies tie; whichever loses is reported, at its own line.
+    # The two copies tie; whichever loses is reported, at its own line, and so is
+    # every question of `contact` that means the same to the matcher
+    # ("contacto de prensa" is the press-contact concept too).
+    [problem] = [p for p in result.problems if "question 'Who is the press contact?'" in p.message]
     assert where(problem) in {copy, original}
-    assert "Who is the press contact?" in problem.message
-    assert "'celade'" in problem.message
-    assert "'contact'" in problem.message
+    for reported in result.problems:
+        assert "'celade'" in reported.message
+        assert "'contact'" in reported.message
 
 
 # Hostile files ------------------------------------------------------------------

@@ -20,9 +20,12 @@ from bot.storage import DAY, Storage
 from knowledge.engine import Engine
 from tests.auxil.knowledge_fixtures import bundled_engine
 
-SPOKESPERSON = "call the spokesperson"
-INFORME = "a quien llamo por el informe"
-DOWN_VOTED = "who wrote the press release"
+# Needs the bot does not meet today: a word it has never seen ("liaison",
+# "aviso") beside words it knows.
+SPOKESPERSON = "ping the press liaison"
+INFORME = "a quien aviso del informe"
+DOWN_VOTED = "what is the headline of the press release"
+NOTHING_KNOWN = "quarterly memo backlog"
 
 
 @pytest.fixture
@@ -66,10 +69,15 @@ def week_of_questions(storage: Storage, faq_engine: Engine) -> dict[str, list[in
     now = time.time()
     ids: dict[str, list[int]] = {"spokesperson": [], "informe": [], "down": [], "media": []}
     for user, text in enumerate(
-        ["Call the SPOKESPERSON!", SPOKESPERSON, "call the spokesprson", "could i " + SPOKESPERSON]
+        [
+            "Ping the PRESS liaison!",
+            SPOKESPERSON,
+            "ping the press liason",
+            "could i " + SPOKESPERSON,
+        ]
     ):
         ids["spokesperson"].append(ask_and_log(storage, faq_engine, 100 + user, text, now - DAY))
-    for user, text in enumerate([INFORME, "¿A quién llamo por el informe?"]):
+    for user, text in enumerate([INFORME, "¿A quién aviso del informe?"]):
         question_id = ask_and_log(storage, faq_engine, 200 + user, text, now - 2 * DAY)
         # The third suggestion, not the first, chosen by the person who asked.
         assert storage.log_choice(200 + user, question_id, "contact")
@@ -78,7 +86,7 @@ def week_of_questions(storage: Storage, faq_engine: Engine) -> dict[str, list[in
     storage.log_feedback(300, "theme", -1, down)
     storage.log_feedback(301, "theme", -1, down)  # voted down twice: still one question
     ids["down"].append(down)
-    ids["media"].append(ask_and_log(storage, faq_engine, 400, "media enquiries", now - 4 * DAY))
+    ids["media"].append(ask_and_log(storage, faq_engine, 400, NOTHING_KNOWN, now - 4 * DAY))
     # Not for review: answered well, pleasantries, empty, already reviewed, too old.
     ask_and_log(storage, faq_engine, 500, "who is the press contact")
     ask_and_log(storage, faq_engine, 501, "hola")
@@ -105,7 +113,8 @@ def test_similar_unanswered_questions_are_one_item_counted_together(
     assert spokesperson.language == "en"
     assert spokesperson.closest_id == "contact"  # the engine's best suggestion today
     assert spokesperson.chosen_id is None
-    assert 0 < spokesperson.score < faq_engine.thresholds.answer
+    assert spokesperson.score > 0
+    assert not faq_engine.ask(SPOKESPERSON).matched
 
 
 def test_review_lists_only_what_needs_a_curator_biggest_group_first(
@@ -114,7 +123,7 @@ def test_review_lists_only_what_needs_a_curator_biggest_group_first(
     items = review_items(storage, faq_engine, since=time.time() - 7 * DAY)
 
     # Ties in count go to the most recent first.
-    assert [item.text for item in items] == [SPOKESPERSON, INFORME, DOWN_VOTED, "media enquiries"]
+    assert [item.text for item in items] == [SPOKESPERSON, INFORME, DOWN_VOTED, NOTHING_KNOWN]
     assert [item.count for item in items] == [4, 2, 1, 1]
     assert review_items(storage, faq_engine, since=time.time() - 7 * DAY, limit=2) == items[:2]
 
@@ -131,8 +140,9 @@ def test_users_did_you_mean_choices_override_the_engines_first_guess(
     assert informe.chosen_id == "contact"
     assert informe.closest_id == "contact"
     assert informe.reason == "unanswered"  # a code: /review words it, with the choice
+    # The live score of the chosen entry: 0 when the engine does not even offer it.
     offered = {s.entry_id: s.score for s in faq_engine.ask(INFORME).suggestions}
-    assert informe.score == round(offered["contact"], 1)
+    assert informe.score == round(offered.get("contact", 0.0), 1)
 
 
 def test_down_voted_answer_and_fallback_are_reviewed_too(
@@ -143,7 +153,7 @@ def test_down_voted_answer_and_fallback_are_reviewed_too(
     down = items[DOWN_VOTED]
     assert (down.reason, down.count, down.closest_id) == ("down-voted", 1, "theme")
     assert down.question_ids == tuple(week_of_questions["down"])
-    fallback = items["media enquiries"]
+    fallback = items[NOTHING_KNOWN]
     assert (fallback.reason, fallback.closest_id) == ("unanswered", None)
 
 
@@ -177,7 +187,7 @@ def test_group_is_re_ranked_by_the_knowledge_base_live_now(
     ]
 
     assert spokesperson.closest_id == "contact"
-    assert spokesperson.score >= faq_engine.thresholds.answer  # answered directly now
+    assert faq_engine.ask(SPOKESPERSON).matched  # answered directly now
 
 
 def test_twenty_thousand_different_questions_still_give_a_review_list(
@@ -240,7 +250,7 @@ def test_report_as_csv_lists_the_groups(
         SPOKESPERSON,
         INFORME,
         DOWN_VOTED,
-        "media enquiries",
+        NOTHING_KNOWN,
     ]
     assert rows[1]["chosen_id"] == "contact"
 
@@ -257,7 +267,7 @@ def test_report_table_is_aligned(
     assert all(
         line[question_column:].startswith(text)
         for line, text in zip(
-            lines[1:], [SPOKESPERSON, INFORME, DOWN_VOTED, "media enquiries"], strict=True
+            lines[1:], [SPOKESPERSON, INFORME, DOWN_VOTED, NOTHING_KNOWN], strict=True
         )
     )
 
