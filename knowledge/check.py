@@ -95,9 +95,10 @@ def _values_unstated(parsed: Parsed, knowledge: KnowledgeBase) -> list[Problem]:
                     if Named(kind, value) in said:
                         continue
                     line, column = parsed.where.answers.get((entry.id, lang), (1, 1))
+                    language = "English" if lang == "en" else "Spanish"
                     message = (
                         f"entry '{entry.id}': values.{kind} lists '{value}', "
-                        f"which the {'English' if lang == 'en' else 'Spanish'} answer does not state"
+                        f"which the {language} answer does not state"
                     )
                     problems.append(Problem(knowledge.source_path, line, column, message))
     return problems
