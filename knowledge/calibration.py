@@ -28,6 +28,7 @@ from knowledge.answer import Kind
 from knowledge.engine import Engine
 from knowledge.evaluation import Labelled, Outcome, Report, measure, report_of, right_answer
 from knowledge.policy import FEATURES, AnswerPolicy
+from knowledge.schema import Language
 
 # A wrong answer (or an answer to a question the release does not cover)
 # costs this many right ones. Fitted on field_questions.yaml with 5-fold
@@ -76,11 +77,11 @@ def samples_of(engine: Engine, items: Sequence[Labelled]) -> list[Sample]:
     """Every reading of every item, labelled by whether its first entry is right."""
     samples = []
     for index, item in enumerate(items):
-        language = item.language if item.language in ("en", "es") else "en"
+        language: Language = "es" if item.language == "es" else "en"
         for reading in engine.assess(item.question):
             best = reading.ranking.best
             assert best is not None
-            opened = engine.open(best.entry_id, language)  # type: ignore[arg-type]
+            opened = engine.open(best.entry_id, language)
             text = opened.plain_text() if opened is not None else ""
             right = right_answer(item, best.entry_id, text)
             values = tuple(reading.features[name] for name in FEATURES)

@@ -184,14 +184,14 @@ class _Reader:
                     }
                 except ValueError as error:
                     self.problem(
-                        fields and fields[key],
+                        fields[key] if fields else None,
                         f"texts.{key} ({lang}): {error}; write {{{{ and }}}} for braces",
                     )
                     continue
                 for name in sorted(used - allowed):
                     hint = ", ".join(f"{{{n}}}" for n in sorted(allowed)) or "none"
                     self.problem(
-                        fields and fields[key],
+                        fields[key] if fields else None,
                         f"texts.{key} ({lang}): unknown placeholder {{{name}}} (allowed: {hint})",
                     )
         reload_ok = result.get("reload_ok")
@@ -463,7 +463,7 @@ def _refuse_unsafe_yaml(text: str, path: str) -> list[Problem]:
     problems = []
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
         mark = event.start_mark
-        where = (path, mark.line + 1, mark.column + 1)
+        where = (path, mark.line + 1, mark.column + 1) if mark is not None else (path, 1, 1)
         if isinstance(event, AliasEvent):
             problems.append(Problem(*where, "aliases (*name) are not allowed; write the text out"))
         elif isinstance(event, NodeEvent) and event.anchor is not None:

@@ -251,12 +251,15 @@ class Matcher:
         if len(token) <= SHORT_TYPO_LENGTH:
             close = [w for w in nearby if w[0] == token[0] and abs(len(w) - len(token)) <= 1]
             slip = process.extractOne(token, close, scorer=OSA.distance, score_cutoff=1)
-            found = None if slip is None else (slip[0], fuzz.ratio(token, slip[0]))
+            found: tuple[str, float] | None = (
+                None if slip is None else (slip[0], fuzz.ratio(token, slip[0]))
+            )
         else:
             # A typo keeps the word's first letter or its length: "hiring" is
             # not "ring", though the two are 80 % alike.
             nearby = [w for w in nearby if w[0] == token[0] or len(w) == len(token)]
-            found = process.extractOne(token, nearby, scorer=fuzz.ratio, score_cutoff=TYPO_CUTOFF)
+            best = process.extractOne(token, nearby, scorer=fuzz.ratio, score_cutoff=TYPO_CUTOFF)
+            found = None if best is None else (best[0], best[1])
         result = (None, 0.0) if found is None else (found[0], found[1] / 100.0)
         if len(self._corrections) >= CORRECTIONS_REMEMBERED:
             self._corrections.clear()
