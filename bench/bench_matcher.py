@@ -55,7 +55,7 @@ from knowledge.engine import Engine, Loaded
 from knowledge.language import LanguageDetector
 from knowledge.loader import bundled_path
 from knowledge.matcher import Matcher
-from knowledge.normalise import STOP_WORDS, content_tokens, fold, stem
+from knowledge.normalise import STOP_WORDS, content_words, fold, stem
 from knowledge.schema import LANGUAGES, Entry, KnowledgeBase, Language, Localized
 
 SEED = 42
@@ -98,7 +98,9 @@ _NAME_ENDINGS = "ville ia ara ez ston burgo grad ay ina or".split()
 
 def _is_usable(word: str, taken: set[str]) -> bool:
     """A word the normaliser keeps as it is, not a stop word, not seen before."""
-    return word not in taken and word not in STOP_WORDS and stem(word) == word and len(word) >= 4
+    return (
+        word not in taken and word not in STOP_WORDS and stem(word, "en") == word and len(word) >= 4
+    )
 
 
 def generate_words(rng: random.Random, count: int, endings: Sequence[str], taken: set[str]):
@@ -133,7 +135,7 @@ class Zipf:
 
 
 def _key(word: str) -> str:
-    return stem(fold(word))
+    return stem(fold(word), "en")
 
 
 def _is_content(word: str) -> bool:
@@ -246,7 +248,7 @@ def vocabulary_size(knowledge: KnowledgeBase, matcher: Matcher | None = None) ->
                 entry.title(lang),
                 entry.answer(lang),
             ):
-                vocabulary.update(content_tokens(text))
+                vocabulary.update(content_words(text))
     return len(vocabulary)
 
 
@@ -399,7 +401,7 @@ def make_queries(knowledge: KnowledgeBase, count: int, seed: int = SEED) -> list
 def naive_corpus(knowledge: KnowledgeBase) -> list[str]:
     """Every stored question of every entry, normalised the way the matcher normalises."""
     return [
-        " ".join(content_tokens(question))
+        " ".join(content_words(question))
         for entry in knowledge.entries
         for lang in LANGUAGES
         for question in entry.questions[lang]
@@ -408,7 +410,7 @@ def naive_corpus(knowledge: KnowledgeBase) -> list[str]:
 
 def naive_best(message: str, corpus: list[str]) -> tuple[int, float]:
     """The naive loop: rapidfuzz once per stored question, in Python; keep the best."""
-    query = " ".join(content_tokens(message))
+    query = " ".join(content_words(message))
     best, best_index = -1.0, -1
     for index, stored in enumerate(corpus):
         score = fuzz.token_set_ratio(query, stored)
