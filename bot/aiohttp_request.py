@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import ssl
-import urllib.request
+from collections.abc import Mapping
 
 import aiohttp
 import certifi
@@ -50,6 +51,61 @@ def _without_token(text: str) -> str:
 
 # The type of python-telegram-bot's "argument not given" marker (its module is private).
 _Unset = type(BaseRequest.DEFAULT_NONE)
+
+
+def _environment_proxies(environ: Mapping[str, str]) -> dict[str, str]:
+    """The `<scheme>_proxy` variables, by lower-case scheme ("no" holds NO_PROXY).
+
+    Read as urllib.request.getproxies() documents for the environment (only
+    the environment: no system settings): the name in any case, one ending in
+    lower-case `_proxy` winning over HTTP_PROXY and the like, an empty value
+    meaning unset; and with REQUEST_METHOD set (a CGI script) HTTP_PROXY is
+    ignored, since a client's "Proxy:" header becomes it.
+    """
+    proxies: dict[str, str] = {}
+    for name, value in environ.items():
+        if value and name.lower().endswith("_proxy"):
+            proxies[name[:-6].lower()] = value
+    if "REQUEST_METHOD" in environ:
+        proxies.pop("http", None)
+    for name, value in environ.items():
+        if name.endswith("_proxy"):
+            if value:
+                proxies[name[:-6].lower()] = value
+            else:
+                proxies.pop(name[:-6].lower(), None)
+    return proxies
+
+
+# "name:port"; the port may be empty ("localhost:").
+_WITH_PORT = re.compile(r"(.*):[0-9]*", re.DOTALL)
+
+
+def _bypasses_proxy(host: str, no_proxy: str) -> bool:
+    """Whether NO_PROXY exempts `host` ("name" or "name:port") from the proxy.
+
+    The matching Python's urllib does (written out here, since the function
+    that does it there is undocumented): "*" alone exempts every host;
+    otherwise a comma-separated list of names, each matching itself and its
+    subdomains ("example.org" and ".example.org" both cover api.example.org),
+    whatever the case, and with or without the port ("localhost:8081" only
+    that port, "localhost" every port).
+    """
+    if no_proxy == "*":
+        return True
+    host = host.lower()
+    with_port = _WITH_PORT.fullmatch(host)
+    name_only = with_port.group(1) if with_port else host
+    for entry in no_proxy.split(","):
+        entry = entry.strip()
+        if not entry:
+            continue
+        entry = entry.lstrip(".").lower()
+        if entry in (name_only, host):
+            return True
+        if name_only.endswith("." + entry) or host.endswith("." + entry):
+            return True
+    return False
 
 
 def _seconds(value: object, default: float | None) -> float | None:
@@ -111,7 +167,7 @@ class AiohttpRequest(BaseRequest):
             # where Telegram is blocked reaches it through the proxy it is given.
             # Read once here: aiohttp's own trust_env reads the environment and
             # ~/.netrc on every request, which tripled the client's CPU per request.
-            self._env_proxies = urllib.request.getproxies_environment()
+            self._env_proxies = _environment_proxies(os.environ)
             self._proxies = {}
 
     async def shutdown(self) -> None:
@@ -140,7 +196,7 @@ class AiohttpRequest(BaseRequest):
         if origin not in self._proxies:
             host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
             proxy = self._env_proxies.get(scheme.lower())
-            bypass = proxy and urllib.request.proxy_bypass_environment(host, self._env_proxies)
+            bypass = proxy and _bypasses_proxy(host, self._env_proxies.get("no", ""))
             self._proxies[origin] = None if bypass else proxy
         return self._proxies[origin]
 

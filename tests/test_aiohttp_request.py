@@ -21,7 +21,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, NetworkError, TimedOut
 
-from bot.aiohttp_request import AiohttpRequest
+from bot.aiohttp_request import AiohttpRequest, _bypasses_proxy, _environment_proxies
 from bot.app import _not_carried_out
 from tests.auxil.fake_bot_api import FakeBotAPI
 
@@ -263,6 +263,56 @@ async def test_a_host_in_no_proxy_is_reached_directly(
         async with Bot(fake.token, base_url=fake.base_url, request=AiohttpRequest()) as bot:
             assert (await bot.get_me()).username
     assert heads == []
+
+
+@pytest.mark.parametrize(
+    ("host", "no_proxy", "direct"),
+    [
+        ("api.telegram.org", "", False),
+        ("api.telegram.org", "*", True),
+        ("api.telegram.org", "telegram.org", True),  # a subdomain
+        ("api.telegram.org", ".telegram.org", True),  # a leading dot changes nothing
+        ("telegram.org", ".telegram.org", True),
+        ("API.Telegram.ORG", "api.TELEGRAM.org", True),  # case does not matter
+        ("api.telegram.org", "example.org, api.telegram.org ,", True),  # a list, spaced
+        ("api.telegram.org", "legram.org", False),  # whole labels only
+        ("api.telegram.org", "org.telegram", False),
+        ("api.telegram.org", "api.telegram.org.example", False),
+        ("127.0.0.1:8081", "127.0.0.1", True),  # without a port: every port
+        ("127.0.0.1:8081", "127.0.0.1:8081", True),  # with a port: that port
+        ("127.0.0.1:8082", "127.0.0.1:8081", False),
+        ("127.0.0.1", "127.0.0.2", False),
+        ("localhost:", "localhost", True),  # an empty port
+        ("[::1]:8081", "[::1]", True),
+        ("api.telegram.org", "*, example.org", False),  # "*" counts only alone
+        ("api.telegram.org", " , ,", False),
+    ],
+)
+def test_no_proxy_exempts_the_hosts_it_names(host: str, no_proxy: str, direct: bool) -> None:
+    assert _bypasses_proxy(host, no_proxy) is direct
+
+
+def test_proxy_variables_are_read_in_any_case_lower_case_winning() -> None:
+    environ = {
+        "HTTPS_PROXY": "http://upper:3128",
+        "https_proxy": "http://lower:3128",
+        "HTTP_PROXY": "http://plain:3128",
+        "No_Proxy": "localhost",
+        "FTP_PROXY": "http://ftp:3128",
+        "ftp_proxy": "",  # set empty in lower case: unset
+        "PATH": "/usr/bin",
+    }
+    assert _environment_proxies(environ) == {
+        "https": "http://lower:3128",
+        "http": "http://plain:3128",
+        "no": "localhost",
+    }
+
+
+def test_a_cgi_script_ignores_http_proxy_which_a_client_header_can_set() -> None:
+    environ = {"REQUEST_METHOD": "GET", "HTTP_PROXY": "http://evil:80", "https_proxy": "http://p:1"}
+    assert _environment_proxies(environ) == {"https": "http://p:1"}
+    assert _environment_proxies({**environ, "http_proxy": "http://ok:1"})["http"] == "http://ok:1"
 
 
 def test_a_pool_without_connections_is_refused() -> None:
