@@ -57,6 +57,8 @@ class Why:
     asked_part: bool = False
     # The entry ranked first, answered or not.
     best_entry: str | None = None
+    # Read as a follow-up of the previous topic.
+    in_context: bool = False
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,16 @@ class Answer:
     @property
     def matched(self) -> bool:
         return self.kind is Kind.ANSWER
+
+    @property
+    def topic(self) -> str | None:
+        """The entry this reply is about, for the next message's context: the entry
+        answered, or the one whose topic the release does not cover in full."""
+        if self.kind is Kind.ANSWER:
+            return self.entry_id
+        if self.kind is Kind.NOT_STATED and self.suggestions:
+            return self.suggestions[0].entry_id
+        return None
 
     def plain_text(self) -> str:
         """The reply as plain text, suggestions and contact included."""
