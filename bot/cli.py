@@ -17,6 +17,7 @@ from typing import Any
 from bot.config import Config, ConfigError, load_config
 from knowledge.answer import Answer
 from knowledge.check import check_file
+from knowledge.context import RecentTopics
 from knowledge.engine import Engine
 from knowledge.policy import AnswerPolicy, PolicyError
 
@@ -45,10 +46,14 @@ def cmd_ask(args: argparse.Namespace, config: Config) -> int:
     engine = load_engine(config)
     from_stdin = args.question is None
     questions = (line.rstrip("\n") for line in sys.stdin) if from_stdin else [args.question]
+    # With --context, each question is a follow-up of the one before, as in a chat.
+    topics = RecentTopics(config.conversation.context_minutes, most=1)
     for question in questions:
         if from_stdin and not question.strip():
             continue
-        answer = engine.ask(question, language=args.lang)
+        context = topics.get("ask") if args.context else None
+        answer = engine.ask(question, language=args.lang, context=context)
+        topics.set("ask", answer.topic or context)
         if args.json:
             shown = answer.to_json()
             if args.explain:
@@ -118,7 +123,13 @@ def cmd_chat(args: argparse.Namespace, config: Config) -> int:
             return None
 
     try:
-        run_chat(engine, read, sys.stdout, language=args.lang)
+        run_chat(
+            engine,
+            read,
+            sys.stdout,
+            language=args.lang,
+            context_minutes=config.conversation.context_minutes,
+        )
     except KeyboardInterrupt:
         print()
     return EXIT_OK
@@ -241,6 +252,11 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--lang", choices=("en", "es"), help="always answer in this language")
     ask.add_argument(
         "--explain", action="store_true", help="also show why: match, features, probability"
+    )
+    ask.add_argument(
+        "--context",
+        action="store_true",
+        help="read each question as a follow-up of the previous one (default: each alone)",
     )
     check = command("check", "validate a knowledge base file")
     check.add_argument("path", nargs="?", help="the file (default: the configured one)")

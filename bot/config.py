@@ -63,12 +63,22 @@ class StorageConfig:
 
 
 @dataclass(frozen=True)
+class ConversationConfig:
+    # How long the bot remembers a chat's last topic for follow-ups ("when was
+    # it created?"); 0 turns follow-ups off.
+    context_minutes: float = 5.0
+    # How many chats' topics it remembers at most (the oldest go first).
+    context_chats: int = 10_000
+
+
+@dataclass(frozen=True)
 class Config:
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     webhook: WebhookConfig | None = None
     knowledge: KnowledgeConfig = field(default_factory=KnowledgeConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
     matching: Thresholds = field(default_factory=Thresholds)
+    conversation: ConversationConfig = field(default_factory=ConversationConfig)
     source: Path | None = None
     warnings: tuple[str, ...] = ()
 
@@ -89,6 +99,7 @@ _SECTIONS: dict[str, dict[str, type | tuple[type, ...]]] = {
         "answer_confidence": (int, float),
         "suggest_threshold": (int, float),
     },
+    "conversation": {"context_minutes": (int, float), "context_chats": int},
 }
 
 
@@ -200,6 +211,14 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
     except ValueError as error:
         raise ConfigError(f"matching: {error}") from None
 
+    conversation = _section(data, "conversation")
+    minutes = float(conversation.get("context_minutes", ConversationConfig.context_minutes))
+    if minutes < 0:
+        raise ConfigError(f"conversation.context_minutes: expected 0 or more, got {minutes}")
+    chats = conversation.get("context_chats", ConversationConfig.context_chats)
+    if chats < 1:
+        raise ConfigError(f"conversation.context_chats: expected at least 1, got {chats}")
+
     return Config(
         telegram=TelegramConfig(
             token=token,
@@ -214,6 +233,7 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
         ),
         storage=StorageConfig(path=storage_path, retention_days=retention),
         matching=thresholds,
+        conversation=ConversationConfig(context_minutes=minutes, context_chats=chats),
         source=source,
         warnings=_permission_warnings(source, telegram),
     )

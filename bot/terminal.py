@@ -11,9 +11,12 @@ from collections.abc import Callable
 from typing import TextIO
 
 from knowledge.answer import Answer, Kind, Link, contact_lines
+from knowledge.context import RecentTopics
 from knowledge.engine import Engine
 from knowledge.schema import COMMAND_ENTRIES, Language
 
+# The terminal holds one conversation.
+CHAT = "terminal"
 QUIT_WORDS = frozenset({"quit", "exit", "/quit", "/exit", "salir", "/salir"})
 
 
@@ -46,9 +49,14 @@ def run_chat(
     read: Callable[[], str | None],
     out: TextIO,
     language: Language | None = None,
+    context_minutes: float = 5.0,
 ) -> None:
-    """Hold one conversation until quit or end of input. `read` returns None at the end."""
+    """Hold one conversation until quit or end of input. `read` returns None at the end.
+
+    Follow-ups are read in the light of the last topic, as in Telegram.
+    """
     current: Language = language or "en"
+    topics = RecentTopics(context_minutes, most=1)
     welcome, choices = render_plain(engine.greeting(current), engine)
     print(welcome, file=out)
     print(engine.text("chat_quit_hint", current), file=out)
@@ -61,7 +69,10 @@ def run_chat(
             continue
         if message.casefold() in QUIT_WORDS:
             break
-        answer = _answer(engine, message, choices, language, current)
+        if message.split()[0].casefold() in ("/start", "/help", "/ayuda"):
+            topics.set(CHAT, None)
+        answer = _answer(engine, message, choices, language, current, topics.get(CHAT))
+        topics.set(CHAT, answer.topic or topics.get(CHAT))
         current = answer.language
         text, choices = render_plain(answer, engine)
         print(text, file=out)
@@ -74,6 +85,7 @@ def _answer(
     choices: list[Link],
     language: Language | None,
     current: Language,
+    context: str | None,
 ) -> Answer:
     if message.isdigit() and 1 <= int(message) <= len(choices):
         opened = engine.open(choices[int(message) - 1].entry_id, current)
@@ -86,4 +98,4 @@ def _answer(
             return opened
     if command in ("/help", "/start", "/ayuda"):
         return engine.greeting(language or current, key="help")
-    return engine.ask(message, language=language, fallback=current)
+    return engine.ask(message, language=language, fallback=current, context=context)
