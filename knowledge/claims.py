@@ -134,6 +134,15 @@ _WH_WORDS = frozenset(
     """.split()
 )
 _REQUESTING = frozenset("can could would will".split())
+# Spanish requests worded as questions: "¿me pasan…?", "¿puedes decirme…?".
+_PEDIR = frozenset(
+    (
+        "puedes", "puede", "pueden", "podrias", "podria", "podrian", "me pasas", "me pasan",
+        "me pasa", "me das", "me dan", "me da", "me dices", "me dice", "me envias",
+        "me envian", "me mandas", "me mandan", "me compartes", "me puedes", "me podrias",
+        "me podria", "me facilitas", "me facilitan",
+    )
+)  # fmt: skip
 _AUXILIARIES = frozenset(
     """
     is are was were do does did has have had can could will would should shall isn aren
@@ -170,6 +179,8 @@ def is_yes_no(text: str) -> bool:
         return False
     if said[0] in _REQUESTING and said[1:2] == ["you"]:
         return False  # "can you recommend…" asks for something, not whether
+    if " ".join(said[:2]) in _PEDIR or said[0] in _PEDIR:
+        return False  # "¿me pasan el contacto…?", "¿podrías darme…?": a request
     if said[0] in _AUXILIARIES or "is it true" in folded or "es cierto" in folded:
         return True
     return question_mark and _looks_spanish(text)

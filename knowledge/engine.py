@@ -241,9 +241,12 @@ class Engine:
         elliptical = reading.in_context and named and len(content_words(reading.text)) <= len(named)
         yes_no = is_yes_no(reading.text) or bool(elliptical)
         if not yes_no:
-            # A wh-question names values in passing ("from Mexico, who is…"); only
-            # another year or session is a claim the release may not cover.
-            named = tuple(n for n in named if n.kind in ("year", "session"))
+            # A wh-question names values in passing ("from Mexico, who is…", "the
+            # press contact for the thirty-first session"); only another year or
+            # session of a topic that has one is a claim ("the thirtieth session").
+            named = tuple(
+                n for n in named if n.kind in ("year", "session") and n.kind in entry.values
+            )
         if not named:
             return answer
         stated = [n for n in named if n.value in entry.values.get(n.kind, ())]
