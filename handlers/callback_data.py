@@ -13,10 +13,12 @@ from dataclasses import dataclass
 
 from telegram.constants import InlineKeyboardButtonLimit
 
+from handlers.language import known_language
+from knowledge.schema import Language
+
 _ENTRY = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
 # Only the digits `encode` writes: ASCII, no leading zeros ("²" and "٣" are digits to Python).
 _NUMBER = re.compile(r"0|[1-9][0-9]{0,11}")
-_LANGUAGES = ("en", "es")
 _MAX_BYTES = InlineKeyboardButtonLimit.MAX_CALLBACK_DATA
 
 
@@ -25,7 +27,7 @@ class Open:
     """Show an entry (topic, follow-up, list item)."""
 
     entry_id: str
-    language: str
+    language: Language
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,7 @@ class Choose:
     """A "did you mean" choice: show the entry and record the choice for the curator."""
 
     entry_id: str
-    language: str
+    language: Language
     question_id: int
 
 
@@ -42,7 +44,7 @@ class Vote:
     """👍 or 👎 on an answer."""
 
     entry_id: str
-    language: str
+    language: Language
     up: bool
     question_id: int
 
@@ -85,20 +87,21 @@ def decode(data: str | None) -> Payload | None:
         return None
     parts = data.split("|")
     kind, rest = parts[0], parts[1:]
-    if kind == "o" and len(rest) == 2 and rest[0] in _LANGUAGES and _ENTRY.fullmatch(rest[1]):
-        return Open(rest[1], rest[0])
-    if kind == "c" and len(rest) == 3 and rest[0] in _LANGUAGES and _ENTRY.fullmatch(rest[2]):
+    language = known_language(rest[0]) if rest else None
+    if kind == "o" and len(rest) == 2 and language and _ENTRY.fullmatch(rest[1]):
+        return Open(rest[1], language)
+    if kind == "c" and len(rest) == 3 and language and _ENTRY.fullmatch(rest[2]):
         number = _number(rest[1])
-        return None if number is None else Choose(rest[2], rest[0], number)
+        return None if number is None else Choose(rest[2], language, number)
     if (
         kind == "v"
         and len(rest) == 4
-        and rest[0] in _LANGUAGES
+        and language
         and rest[1] in ("+", "-")
         and _ENTRY.fullmatch(rest[3])
     ):
         number = _number(rest[2])
-        return None if number is None else Vote(rest[3], rest[0], rest[1] == "+", number)
+        return None if number is None else Vote(rest[3], language, rest[1] == "+", number)
     if kind == "r" and len(rest) == 3 and rest[0] in _REVIEW_ACTIONS:
         number = _number(rest[1])
         if number is None or (rest[2] and not _ENTRY.fullmatch(rest[2])):

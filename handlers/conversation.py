@@ -9,6 +9,7 @@ from telegram.constants import ChatType, MessageEntityType
 from telegram.ext import ContextTypes
 
 from handlers.inline import HELP_START_PARAMETER
+from handlers.language import known_language
 from handlers.render import escape, render
 from handlers.services import Services, services
 from knowledge.answer import Answer, Kind
@@ -147,8 +148,10 @@ async def on_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if message is None or user is None:
         return
     svc = services(context)
-    choice = (context.args[0].casefold()[:2] if context.args else "").replace("sp", "es")
-    if choice not in ("en", "es"):
+    choice = known_language(
+        (context.args[0].casefold()[:2] if context.args else "").replace("sp", "es")
+    )
+    if choice is None:
         await reply_with_text(message, svc, "language_usage", svc.language_for(user))
         return
     svc.recorded(lambda: svc.storage.set_language(user.id, choice), None)

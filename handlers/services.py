@@ -15,6 +15,7 @@ from telegram import User
 from telegram.ext import ContextTypes
 
 from bot.storage import Storage
+from handlers.language import known_language
 from knowledge.engine import Engine
 from knowledge.reload import Reloader
 from knowledge.schema import Language
@@ -50,8 +51,7 @@ class Services:
         """The language the user chose with /language, if any."""
         if user is None:
             return None
-        saved = self.recorded(lambda: self.storage.language(user.id), None)
-        return saved if saved in ("en", "es") else None
+        return known_language(self.recorded(lambda: self.storage.language(user.id), None))
 
     @staticmethod
     def client_language(user: User | None) -> Language:
