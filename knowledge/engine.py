@@ -348,7 +348,9 @@ class Engine:
 
     def greeting(self, language: Language, key: str = "greeting") -> Answer:
         """The greeting (or help) text with the topic buttons."""
-        loaded = self._loaded
+        return self._greeting(self._loaded, language, key)
+
+    def _greeting(self, loaded: Loaded, language: Language, key: str) -> Answer:
         return Answer(
             kind=Kind.GREETING,
             question="",
@@ -426,7 +428,10 @@ class Engine:
                 why = Why(matched_question=asked[0], runner_up=None, margin=0.0, unknown_words=())
                 return self._entry_answer(loaded, opened[0], question, language, 100.0, why)
             thanked = not THANKS_WORDS.isdisjoint(said)
-            greeting = self.greeting(language, key="you_are_welcome" if thanked else "greeting")
+            # The same bundle as the rest of this answer, even if a reload swapped it.
+            greeting = self._greeting(
+                loaded, language, "you_are_welcome" if thanked else "greeting"
+            )
             return Answer(
                 kind=Kind.GREETING,
                 question=question,
