@@ -120,6 +120,20 @@ def _not_carried_out(error: NetworkError) -> bool:
     return True
 
 
+def _numeric_chat_id(value: object) -> int | None:
+    """A request's chat_id as a number, or None for a "@channel" name or no chat.
+
+    python-telegram-bot passes the chat_id it was given: an int, or a str
+    that holds a number or a @username.
+    """
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            return int(value)
+    return None
+
+
 class PrivateChatRateLimiter(AIORateLimiter):
     """AIORateLimiter plus Telegram's one-message-per-second rule for private chats.
 
@@ -163,10 +177,8 @@ class PrivateChatRateLimiter(AIORateLimiter):
         retried: Telegram answered, so it acted. Refusals (BadRequest,
         Forbidden: the user blocked the bot) are final.
         """
-        chat_id = data.get("chat_id")
-        with contextlib.suppress(TypeError, ValueError):
-            chat_id = int(chat_id)
-        if isinstance(chat_id, int) and chat_id > 0:
+        chat_id = _numeric_chat_id(data.get("chat_id"))
+        if chat_id is not None and chat_id > 0:
             await self._take(chat_id)
         for pause in RETRY_PAUSES:
             try:
