@@ -128,11 +128,18 @@ def describe_reload(outcome: ReloadOutcome, svc: Services, language: Language) -
     )
     lines = [escape(text)]
     budget = MessageLimit.MAX_TEXT_LENGTH - len(lines[0])
+    if outcome.warnings:
+        # Room kept for the warnings: they are what the admin has to act on.
+        budget = budget // 2
     for sign, ids in (("+", outcome.added), ("−", outcome.removed), ("~", outcome.changed)):
         if ids:
             line = id_line(sign, ids, budget - 1)  # its newline included
             budget -= len(line) + 1
             lines.append(line)
+    if outcome.warnings:
+        lines.append(escape(engine.text("reload_warnings", language)))
+        used = len("\n".join(lines)) + 1
+        lines.extend(problem_lines(outcome.warnings, used))
     return "\n".join(lines)
 
 
@@ -152,6 +159,8 @@ async def reload_now(svc: Services, bot: Bot) -> ReloadOutcome:
             len(outcome.removed),
             len(outcome.changed),
         )
+        for warning in outcome.warnings:
+            log.warning("knowledge base warning: %s", warning)
         try:
             await publish_menus(bot, svc)
         except TelegramError as error:  # the answers are live; the menus can wait

@@ -24,6 +24,9 @@ class ReloadOutcome:
 
     ok: bool
     problems: tuple[Problem, ...] = ()
+    # Findings that did not stop the reload ("this question is answered by
+    # another entry"): the new knowledge base is live, but a curator should look.
+    warnings: tuple[Problem, ...] = ()
     entries: int = 0
     questions: int = 0
     added: tuple[str, ...] = ()
@@ -69,20 +72,26 @@ class Reloader:
         self._lock = threading.Lock()
 
     def reload(self) -> ReloadOutcome:
-        """Check the file and, if it is clean, put it live. Safe to call from a thread."""
+        """Check the file and, if it loads, put it live. Safe to call from a thread.
+
+        Only what makes answering impossible (an unreadable file, a schema
+        error, a dangling id) keeps the old knowledge base; the check's
+        quality findings go live with it, as warnings.
+        """
         with self._lock:
             try:
                 result = check_file(self.path)
             except Exception as error:  # a bug of ours must not cost the live knowledge base
                 problem = Problem(str(self.path), 1, 1, f"the file could not be checked: {error!r}")
                 return ReloadOutcome(ok=False, problems=(problem,))
-            if not result.ok or result.loaded is None:
+            if result.loaded is None:
                 return ReloadOutcome(ok=False, problems=result.problems)
             new = result.loaded.knowledge
             old = self.engine.swap(result.loaded)
             added, removed, changed = diff(old, new)
             return ReloadOutcome(
                 ok=True,
+                warnings=result.problems,
                 entries=len(new.entries),
                 questions=new.question_count,
                 added=added,

@@ -92,6 +92,7 @@ TEXT_KEYS = (
     "not_stated_outcome",
     "not_stated_later",
     "admin_private_only",
+    "reload_warnings",
 )
 
 # Texts that Telegram limits in length (its Bot API limits for command

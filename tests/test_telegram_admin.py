@@ -335,13 +335,14 @@ async def test_a_broken_file_is_reported_by_line_and_the_old_answers_stay(
     assert fake.errors() == []
 
 
-async def test_a_file_with_many_long_problems_still_gets_a_reply_that_fits_one_message(
+async def test_routing_findings_go_live_as_warnings_in_a_reply_that_fits_one_message(
     admin_bot, fake, knowledge_copy, caplog
 ):
     engine = engine_of(admin_bot)
     before = engine.knowledge
     # The same long question in every entry: each one is answered by another entry,
-    # and each problem line quotes it twice.
+    # and each finding quotes it twice. Answering is still possible: a quality
+    # finding never keeps the bot on the old file.
     question = "Who is the press contact for interviews, and which phone or e-mail should I use"
     text = knowledge_copy.read_text(encoding="utf-8")
     broken = text.replace(
@@ -353,13 +354,21 @@ async def test_a_file_with_many_long_problems_still_gets_a_reply_that_fits_one_m
     [reply] = await admin_says(fake, "/reload")
 
     lines = visible(reply).splitlines()
-    assert lines[0] == engine.text("reload_failed", "en")
+    live = engine.knowledge
+    assert live is not before
+    assert lines[0] == engine.text("reload_ok", "en").format(
+        entries=len(live.entries), questions=live.question_count
+    )
+    assert engine.text("reload_warnings", "en") in lines
     shown = reported_problems(visible(reply))
     assert shown and all(problem.path == str(knowledge_copy) for problem in shown)
     assert lines[-1] == f"… +{total - len(shown)}"
-    assert engine.knowledge is before
+    warned = [r for r in caplog.records if "knowledge base warning" in r.getMessage()]
+    assert len(warned) == total
     assert error_records(caplog) == []
     assert fake.errors() == []
+    [answered] = await ask(fake, EVENT_QUESTION)
+    assert "Montevideo" in visible(answered)
 
 
 # ------------------------------------------------------------ 3. not an admin
