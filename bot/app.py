@@ -363,9 +363,13 @@ def build_application(config: Config, svc: Services) -> Application:
 def open_services(config: Config) -> Services:
     """Load the knowledge base and open the database; errors are one clear line."""
     result = check_file(config.knowledge.path)
-    if result.loaded is None or not result.ok:
+    if result.loaded is None:
         details = "\n".join(str(problem) for problem in result.problems)
         raise StartError(f"the knowledge base has problems:\n{details}")
+    # Quality findings (a question another entry answers) never keep the bot
+    # down: it starts, and says where a curator should look.
+    for problem in result.problems:
+        log.warning("knowledge base warning: %s", problem)
     try:
         engine = Engine(result.loaded, config.matching)
     except PolicyError as error:

@@ -185,3 +185,34 @@ async def test_run_asks_telegram_only_for_the_updates_it_handles(fake: FakeBotAP
     assert [sorted(c.params.get("allowed_updates") or []) for c in polls] == [wanted] * len(polls)
     assert code == 0, output
     assert fake.errors() == []
+
+
+async def test_a_curators_duplicated_question_is_a_warning_and_the_bot_starts(
+    fake: FakeBotAPI, tmp_path
+):
+    """A question copied into a second entry: the bot starts, answers, and logs where."""
+    knowledge = tmp_path / "faq.yaml"
+    text = bundled_path().read_text(encoding="utf-8")
+    duplicate = '        - "Who is the press contact?"\n'
+    knowledge.write_text(
+        text.replace(
+            '        - "what does CELADE do"\n', '        - "what does CELADE do"\n' + duplicate
+        ),
+        encoding="utf-8",
+    )
+    findings = check_file(knowledge).problems
+    assert findings and check_file(knowledge).loaded is not None
+    bot = await start_faqbot(write_config(tmp_path, fake, knowledge={"path": str(knowledge)}))
+    try:
+        await bot.wait_for_line(lambda line: f"@{BOT_USERNAME}" in line)
+        [reply] = await reply_to(fake, fake.message("What does ECLAC recommend?"), timeout=10)
+        assert visible(reply)
+    finally:
+        code, output = await stop(bot.process)
+
+    said = "".join(bot.log) + output
+    warned = [line for line in said.splitlines() if "knowledge base warning" in line]
+    assert len(warned) == len(findings)
+    assert all(f"{knowledge}:" in line for line in warned)
+    assert code == 0, output
+    assert fake.errors() == []
