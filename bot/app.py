@@ -39,7 +39,7 @@ from bot.logs import TokenFilter, setup_logging
 from bot.storage import Storage, StorageError
 from handlers import admin, buttons, conversation, errors, inline
 from handlers.menus import publish_menus
-from handlers.services import SERVICES_KEY, Services, services
+from handlers.services import SERVICES_KEY, Services
 from knowledge.check import check_file
 from knowledge.engine import Engine
 from knowledge.policy import PolicyError
@@ -255,9 +255,8 @@ def register_handlers(application: Application) -> None:
     application.add_error_handler(errors.on_error)
 
 
-async def _watch_knowledge(application: Application, interval: float) -> None:
+async def _watch_knowledge(application: Application, svc: Services, interval: float) -> None:
     """Reload when the knowledge base file changes (`[knowledge] watch = true`)."""
-    svc = services(application)
     seen = svc.reloader.signature()
     while True:
         await asyncio.sleep(interval)
@@ -321,7 +320,9 @@ def build_application(config: Config, svc: Services) -> Application:
         tasks = [asyncio.create_task(_prune_daily(svc))]
         if config.knowledge.watch:
             tasks.append(
-                asyncio.create_task(_watch_knowledge(application, config.knowledge.watch_interval))
+                asyncio.create_task(
+                    _watch_knowledge(application, svc, config.knowledge.watch_interval)
+                )
             )
         application.bot_data["background"] = tasks
 
