@@ -41,6 +41,7 @@ from handlers import admin, buttons, conversation, errors, inline
 from handlers.menus import publish_menus
 from handlers.services import SERVICES_KEY, Services
 from knowledge.check import check_file
+from knowledge.context import RecentTopics
 from knowledge.engine import Engine
 from knowledge.policy import PolicyError
 from knowledge.reload import Reloader
@@ -385,6 +386,9 @@ def open_services(config: Config) -> Services:
         reloader=Reloader(engine, config.knowledge.path),
         storage=storage,
         admins=frozenset(config.telegram.admins),
+        topics=RecentTopics(
+            config.conversation.context_minutes, most=config.conversation.context_chats
+        ),
     )
 
 

@@ -9,7 +9,7 @@ from telegram.ext import ContextTypes
 
 from handlers import callback_data
 from handlers.admin import on_review_button
-from handlers.conversation import send_answer
+from handlers.conversation import remember_topic, send_answer
 from handlers.services import services
 
 log = logging.getLogger(__name__)
@@ -54,4 +54,6 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         svc.recorded(
             lambda: svc.storage.log_choice(user_id, payload.question_id, payload.entry_id), False
         )
+    # A follow-up button or a "did you mean" choice sets the topic, as a question would.
+    remember_topic(svc, update, opened.entry_id)
     await send_answer(message, opened, context)

@@ -63,13 +63,42 @@ def _addressed_text(message: Message, bot_username: str, bot_id: int) -> str | N
     return None
 
 
-def ask(services_: Services, user: User | None, text: str) -> tuple[Answer, int]:
-    """Answer a question for a user and log it; returns the answer and the log row id."""
+def conversation_of(update: Update) -> tuple[int, int] | None:
+    """Whose conversation an update belongs to: the chat, and in a group the person too,
+    so that one member's follow-up never leans on another's question."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None:
+        return None
+    return (chat.id, user.id if user is not None else 0)
+
+
+def remember_topic(svc: Services, update: Update, topic: str | None) -> None:
+    """What a follow-up in this conversation will be read against (None forgets)."""
+    conversation = conversation_of(update)
+    if conversation is not None:
+        svc.topics.set(conversation, topic)
+
+
+def ask(
+    services_: Services,
+    user: User | None,
+    text: str,
+    conversation: tuple[int, int] | None = None,
+) -> tuple[Answer, int]:
+    """Answer a question for a user and log it; returns the answer and the log row id.
+
+    In a conversation, the question is read as a possible follow-up of the
+    topic answered last, and its own topic becomes the one to follow.
+    """
+    topic = services_.topics.get(conversation) if conversation is not None else None
     answer = services_.engine.ask(
         text,
         language=services_.saved_language(user),
         fallback=services_.client_language(user),
+        context=topic,
     )
+    if conversation is not None:
+        services_.topics.set(conversation, answer.topic or topic)
     closest = answer.suggestions[0].entry_id if answer.suggestions else None
     question_id = services_.recorded(
         lambda: services_.storage.log_question(
@@ -94,7 +123,9 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     text = _addressed_text(message, context.bot.username, context.bot.id)
     if text is None:
         return
-    answer, question_id = ask(services(context), update.effective_user, text)
+    answer, question_id = ask(
+        services(context), update.effective_user, text, conversation_of(update)
+    )
     await send_answer(message, answer, context, question_id)
 
 
@@ -107,14 +138,18 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     if message is None:
         return
-    engine = services(context).engine
+    svc = services(context)
+    engine = svc.engine
     language = _command_language(update, context)
+    # A fresh start assumes nothing; a shared link's entry is the topic.
+    remember_topic(svc, update, None)
     if context.args == [HELP_START_PARAMETER]:  # from the inline mode's hint button
         await send_answer(message, engine.greeting(language, key="help"), context)
         return
     if context.args and len(context.args) == 1:
         opened = engine.open(context.args[0], language)
         if opened is not None:
+            remember_topic(svc, update, opened.entry_id)
             await send_answer(message, opened, context)
             return
     await send_answer(message, engine.greeting(language), context)
@@ -135,10 +170,11 @@ async def on_entry_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if message is None or not message.text:
         return
     command = message.text.split()[0].lstrip("/").split("@")[0].casefold()
-    engine = services(context).engine
-    opened = engine.open(COMMAND_ENTRIES.get(command, ""), _command_language(update, context))
+    svc = services(context)
+    opened = svc.engine.open(COMMAND_ENTRIES.get(command, ""), _command_language(update, context))
     if opened is None:  # the admin removed the entry: fall back to the greeting
-        opened = engine.greeting(_command_language(update, context))
+        opened = svc.engine.greeting(_command_language(update, context))
+    remember_topic(svc, update, opened.topic)
     await send_answer(message, opened, context)
 
 

@@ -153,7 +153,7 @@ def answer_keyboard(
 ) -> InlineKeyboardMarkup | None:
     lang = answer.language
     rows: list[list[InlineKeyboardButton]] = []
-    if answer.kind is Kind.DID_YOU_MEAN:
+    if answer.kind in (Kind.DID_YOU_MEAN, Kind.NOT_STATED):
         rows = [
             [
                 InlineKeyboardButton(
@@ -221,7 +221,7 @@ def _blocks(answer: Answer, engine: Engine, body: str | None = None) -> list[_Bl
         # Phones and e-mail in <code>: one tap copies them on every Telegram client.
         intro = escape(engine.text("contact_intro", lang))
         footer.append(f"{intro}\n{contact_html(answer.contact, lang)}")
-    if answer.kind is Kind.ANSWER:
+    if answer.kind in (Kind.ANSWER, Kind.NOT_STATED):
         footer.append(f"<i>{escape(engine.text('source_note', lang))}</i>")
     elif answer.kind in (Kind.GREETING, Kind.EMPTY, Kind.FALLBACK) and answer.topics:
         footer.append(escape(engine.text("topics_intro", lang)))

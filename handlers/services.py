@@ -16,6 +16,7 @@ from telegram.ext import ContextTypes
 
 from bot.storage import Storage
 from handlers.language import known_language
+from knowledge.context import RecentTopics
 from knowledge.engine import Engine
 from knowledge.reload import Reloader
 from knowledge.schema import Language
@@ -31,6 +32,9 @@ class Services:
     reloader: Reloader
     storage: Storage
     admins: frozenset[int] = field(default_factory=frozenset)
+    # The last topic of each conversation (a chat, or one person in a group),
+    # for follow-ups; in memory only, bounded in number and time.
+    topics: RecentTopics = field(default_factory=lambda: RecentTopics(minutes=5))
 
     def is_admin(self, user: User | None) -> bool:
         return user is not None and user.id in self.admins
