@@ -20,9 +20,10 @@ from knowledge.question_kind import asked_kinds
 
 # Words that point back at something said before ("when was it created?",
 # "¿y cuántos países la fundaron?"), or open a follow-up ("and…", "y…").
+# Not "there" ("is there a glossary?") nor "that" ("does it say that…").
 BACK_REFERENCES = frozenset(
     """
-    it its they them their this that these those he him his she her there same
+    it its they them their this these those he him his she her same
     lo la los las le les su sus ese esa eso esos esas este esta esto aquel aquella ahi
     alli alla mismo misma
     """.split()

@@ -228,3 +228,8 @@ def test_a_question_whose_kind_the_entry_holds_still_gets_the_answer(question, e
 
     assert answer.kind is Kind.ANSWER
     assert answer.entry_id == entry_id
+
+
+def test_is_there_and_that_do_not_point_back():
+    assert not is_follow_up("Is there a glossary of acronyms in the press release?")
+    assert not is_follow_up("Does the release say that migration matters locally?")
