@@ -38,6 +38,8 @@ ENGLISH_STOP_WORDS = frozenset(
     bye goodbye cheers great nice cool awesome perfect welcome lately recently
     somebody anybody everybody maybe
     whos wheres whens hows thats theres whats u ur r abt wat wht pls
+    actually basically exactly even still anyway anyways honestly literally
+    mention mentions mentioned mentioning
     """.split()
 )
 
@@ -61,6 +63,8 @@ SPANISH_STOP_WORDS = frozenset(
     disculpa disculpe molestar genial perfecto vale bueno buen buena
     estoy estamos gustaria encantaria interesa llevo
     q k pq xq porq d x tb tmb tmbn
+    realmente exactamente basicamente justamente
+    menciona mencionan mencionado mencionada mencionados mencionadas mencionar
     """.split()
 )
 
