@@ -68,7 +68,24 @@ SPANISH_STOP_WORDS = frozenset(
     """.split()
 )
 
-STOP_WORDS = ENGLISH_STOP_WORDS | SPANISH_STOP_WORDS
+# Words that only say which kind of fact is asked, wherever they stand: "the
+# outcome of the dialogue", "who chairs the committee", "migration statistics".
+# They name no topic, so they are no evidence for an entry (nor against one, as
+# unknown words would be); knowledge.question_kind reads them as the kind.
+KIND_WORDS: dict[str, tuple[str, ...]] = {
+    "who": ("chairs", "chaired", "chairman", "chairwoman", "presides", "presided", "preside",
+            "presidio", "dirige", "encabeza"),
+    "number": ("statistics", "figures", "budget", "average", "percentage", "estadisticas",
+               "cifras", "presupuesto", "promedio", "porcentaje"),
+    "outcome": ("outcome", "outcomes", "conclude", "concluded", "concluyo", "resultado",
+                "resultados"),
+}  # fmt: skip
+
+STOP_WORDS = (
+    ENGLISH_STOP_WORDS
+    | SPANISH_STOP_WORDS
+    | frozenset(word for words_ in KIND_WORDS.values() for word in words_)
+)
 
 # Question words a knowledge base may give an entry (`question_words`), so that
 # "when?" alone opens it; all of them are stop words, which the matcher ignores.

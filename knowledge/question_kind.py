@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from knowledge.normalise import REQUEST_CUE, fold
+from knowledge.normalise import KIND_WORDS, REQUEST_CUE, fold
 from knowledge.schema import KINDS
 
 # Folded cue phrases (regular expressions over words) that open a question,
@@ -97,21 +97,22 @@ OPENING_CUES: dict[str, tuple[str, ...]] = {
     "later": (),
 }
 # Cues that ask for their kind wherever they stand ("the venue?", "who chairs").
+# (with normalise.KIND_WORDS, the single words, added below)
 ANYWHERE_CUES: dict[str, tuple[str, ...]] = {
     "place": ("venue", "location", "host city", "hosted", "ciudad sede"),
     "time": (),
-    "who": ("chairs", "chaired", "chairman", "chairwoman", "presides", "presided", "led by",
-            "preside", "presidio", "dirige", "encabeza"),
-    "number": ("statistics", "figures", "budget", "how big", "average", "percentage", "rate of",
-               "estadisticas", "cifras", "presupuesto", "promedio", "porcentaje", "tasa de"),
-    "outcome": ("outcome", "outcomes", "conclude", "concluded", "concluyo", "resultado",
-                "resultados"),
+    "who": ("led by",),
+    "number": ("how big", "rate of", "tasa de"),
+    "outcome": (),
     "later": (
         r"(?:next|upcoming|following|future|proxim[oa]s?|siguientes?|futur[oa]s?)(?: \w+){0,2}"
         r" (?:sessions?|meetings?|summits?|conferences?|editions?|one|sesion|sesiones|periodo"
         r"|reunion|reuniones|cumbres?|conferencias?)",
     ),
 }  # fmt: skip
+
+for _kind, _words in KIND_WORDS.items():
+    ANYWHERE_CUES[_kind] = (*ANYWHERE_CUES[_kind], *_words)
 
 # How far into a question (in words) an opening cue may stand: "and where?",
 # "ok so when", "y en que ano".
