@@ -19,7 +19,9 @@ import yaml
 
 from knowledge.normalise import SPANISH_MARKS, SPANISH_STOP_WORDS, fold, words
 
-VALUE_KINDS = ("country", "city", "year", "session")
+VALUE_KINDS = ("country", "city", "month", "year", "session")
+# The kinds whose names come from data/names.yaml.
+_NAMED_KINDS = {"country": "countries", "city": "cities", "month": "months"}
 
 _WORDS = re.compile(r"[^0-9a-z]+")
 
@@ -42,7 +44,7 @@ def _places() -> dict[str, tuple[re.Pattern[str], dict[str, str]]]:
     path = Path(__file__).with_name("data") / "names.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     result = {}
-    for kind, key in (("country", "countries"), ("city", "cities")):
+    for kind, key in _NAMED_KINDS.items():
         canonical: dict[str, str] = {}
         for names in data[key]:
             for name in names:
@@ -53,9 +55,24 @@ def _places() -> dict[str, tuple[re.Pattern[str], dict[str, str]]]:
     return result
 
 
+@cache
+def _spanish_names() -> dict[str, str]:
+    """Canonical name -> its Spanish name, where names.yaml gives one."""
+    path = Path(__file__).with_name("data") / "names.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return {
+        names[0]: names[1] for key in _NAMED_KINDS.values() for names in data[key] if len(names) > 1
+    }
+
+
+def display_name(value: str, language: str) -> str:
+    """A named value as a reply in that language writes it: "Brasil", "abril"."""
+    return _spanish_names().get(value, value) if language == "es" else value
+
+
 def canonical_name(kind: str, name: str) -> str | None:
     """The canonical form of a value as an entry writes it, or None if unknown."""
-    if kind in ("country", "city"):
+    if kind in _NAMED_KINDS:
         return _places()[kind][1].get(_folded(name))
     if kind == "year":
         return name if re.fullmatch(r"(19|20)\d\d", name) else None
@@ -107,7 +124,7 @@ def session_numbers(text: str) -> list[str]:
 
 
 def named_values(text: str) -> tuple[Named, ...]:
-    """Every country, city, year and session number a text names, in that order of kinds."""
+    """Every country, city, month, year and session number a text names, in that order."""
     folded = _folded(text)
     named: list[Named] = []
     cities_pattern, city_names = _places()["city"]
@@ -121,6 +138,8 @@ def named_values(text: str) -> tuple[Named, ...]:
             named.append(Named("country", country_names[match.group()]))
     for start, end in city_spans:
         named.append(Named("city", city_names[folded[start:end]]))
+    months_pattern, month_names = _places()["month"]
+    named += [Named("month", month_names[m.group()]) for m in months_pattern.finditer(folded)]
     named += [Named("year", year) for year in _YEAR.findall(folded)]
     named += [Named("session", number) for number in session_numbers(text)]
     return tuple(dict.fromkeys(named))

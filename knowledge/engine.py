@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from knowledge.answer import Answer, Kind, Link, Suggestion, Why
-from knowledge.claims import is_yes_no, named_values, question_part
+from knowledge.claims import display_name, is_yes_no, named_values, question_part
 from knowledge.context import is_follow_up, points_back
 from knowledge.language import LanguageDetector
 from knowledge.matcher import Matcher, Ranking
@@ -256,7 +256,7 @@ class Engine:
                 yes = knowledge.text("claim_yes", language)
                 return replace(answer, text=f"{yes}\n{answer.text}")
             return answer
-        shown = ", ".join(n.value for n in unstated)
+        shown = ", ".join(display_name(n.value, language) for n in unstated)
         if yes_no and all(n.kind in entry.complete_kinds for n in unstated):
             lead = knowledge.text("claim_no", language).format(named=shown)
             return replace(answer, text=f"{lead}\n{answer.text}")

@@ -73,8 +73,8 @@ SPANISH_STOP_WORDS = frozenset(
 # They name no topic, so they are no evidence for an entry (nor against one, as
 # unknown words would be); knowledge.question_kind reads them as the kind.
 KIND_WORDS: dict[str, tuple[str, ...]] = {
-    "who": ("chairs", "chaired", "chairman", "chairwoman", "presides", "presided", "preside",
-            "presidio", "dirige", "encabeza"),
+    "leader": ("chairs", "chaired", "chairman", "chairwoman", "presides", "presided", "preside",
+               "presidio", "dirige", "dirigen", "encabeza", "heads", "headed", "leads"),
     "number": ("statistics", "figures", "budget", "average", "percentage", "estadisticas",
                "cifras", "presupuesto", "promedio", "porcentaje"),
     "outcome": ("outcome", "outcomes", "conclude", "concluded", "concluyo", "resultado",

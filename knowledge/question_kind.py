@@ -94,6 +94,7 @@ OPENING_CUES: dict[str, tuple[str, ...]] = {
         "que se decidio",
         "que se logro",
     ),
+    "leader": (),
     "later": (),
 }
 # Cues that ask for their kind wherever they stand ("the venue?", "who chairs").
@@ -101,7 +102,8 @@ OPENING_CUES: dict[str, tuple[str, ...]] = {
 ANYWHERE_CUES: dict[str, tuple[str, ...]] = {
     "place": ("venue", "location", "host city", "hosted", "ciudad sede"),
     "time": (),
-    "who": ("led by",),
+    "who": (),
+    "leader": ("led by", "in charge", "a cargo", "al frente"),
     "number": ("how big", "rate of", "tasa de"),
     "outcome": (),
     "later": (

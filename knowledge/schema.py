@@ -14,7 +14,7 @@ LANGUAGES: tuple[Language, ...] = ("en", "es")
 
 # The kinds of fact a question may ask for and an entry may hold (`holds`);
 # knowledge.question_kind tells them from a question's words.
-KINDS = ("place", "time", "who", "number", "outcome", "later")
+KINDS = ("place", "time", "who", "leader", "number", "outcome", "later")
 
 # Commands that open one entry, the same in Telegram and the terminal chat.
 # The checker makes sure each of these entries exists.
@@ -91,6 +91,7 @@ TEXT_KEYS = (
     "not_stated_number",
     "not_stated_outcome",
     "not_stated_later",
+    "not_stated_leader",
     "admin_private_only",
     "reload_warnings",
 )

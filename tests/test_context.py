@@ -162,7 +162,7 @@ def test_a_value_the_release_contradicts_is_corrected(question, lang):
     ("question", "lang", "named"),
     [
         ("Did Argentina sign the migrant workers convention?", "en", "Argentina"),
-        ("¿Brasil firmó la convención sobre los trabajadores migratorios?", "es", "Brazil"),
+        ("¿Brasil firmó la convención sobre los trabajadores migratorios?", "es", "Brasil"),
     ],
 )
 def test_a_value_an_incomplete_list_does_not_hold_is_not_denied(question, lang, named):
@@ -233,3 +233,25 @@ def test_a_question_whose_kind_the_entry_holds_still_gets_the_answer(question, e
 def test_is_there_and_that_do_not_point_back():
     assert not is_follow_up("Is there a glossary of acronyms in the press release?")
     assert not is_follow_up("Does the release say that migration matters locally?")
+
+
+@pytest.mark.parametrize(
+    ("question", "lang", "first_line"),
+    [
+        ("Is the session in March?", "en", "Yes."),
+        ("¿La sesión de la CEPAL es en abril?", "es",
+         "No, no es abril. Esto es lo que dice el comunicado:"),
+    ],
+)  # fmt: skip
+def test_a_month_is_confirmed_or_corrected_in_the_readers_language(question, lang, first_line):
+    answer = bundled_engine().ask(question)
+
+    assert answer.kind is Kind.ANSWER and answer.entry_id == "event"
+    assert answer.text.split("\n", 1)[0] == first_line
+
+
+def test_who_leads_a_body_the_release_does_not_name_is_said_so():
+    answer = bundled_engine().ask("¿Quién dirige el CELADE?")
+
+    assert answer.kind is Kind.NOT_STATED
+    assert answer.text.startswith("El comunicado no dice quién lo dirige")

@@ -158,7 +158,7 @@ async def test_a_country_the_release_does_not_list_is_named_honestly_in_spanish(
     )  # fmt: skip
 
     shown = visible(reply)
-    assert shown.startswith(engine.text("claim_not_listed", "es").format(named="Brazil"))
+    assert shown.startswith(engine.text("claim_not_listed", "es").format(named="Brasil"))
     assert "Chile" in shown  # then the countries it does list
     assert fake.errors() == []
 
