@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from handlers import callback_data
 from tests.auxil.conversation import ask, buttons, engine_of, press, running, visible
 from tests.auxil.fake_bot_api import BOT_USERNAME
@@ -178,4 +180,57 @@ async def test_the_release_does_not_say_where_the_summit_met_and_offers_what_it_
     # The topic's entry is offered as a choice.
     assert any("ibero-american-summit" in b.get("callback_data", "") for row in
                reply.params["reply_markup"]["inline_keyboard"] for b in row)  # fmt: skip
+    assert fake.errors() == []
+
+
+@pytest.mark.parametrize(
+    ("question", "language", "first_line"),
+    [
+        ("Did Chile sign the migrant workers convention?", "en",
+         lambda e: e.text("claim_yes", "en")),
+        ("¿Chile firmó la convención sobre los trabajadores migratorios?", "es",
+         lambda e: e.text("claim_yes", "es")),
+        ("Is the ECLAC session taking place in Santiago?", "en",
+         lambda e: e.text("claim_no", "en").format(named="Santiago")),
+        ("¿La sesión de la CEPAL es en Santiago?", "es",
+         lambda e: e.text("claim_no", "es").format(named="Santiago")),
+        ("Did Argentina sign the migrant workers convention?", "en",
+         lambda e: e.text("claim_not_listed", "en").format(named="Argentina")),
+        ("¿Dónde se celebró la Cumbre Iberoamericana de 2005?", "es",
+         lambda e: e.text("not_stated_place", "es").format(
+             title=title(e, "ibero-american-summit", "es"))),
+        ("What was the outcome of the High-Level Dialogue?", "en",
+         lambda e: e.text("not_stated_outcome", "en").format(
+             title=title(e, "un-high-level-dialogue", "en"))),
+    ],
+)  # fmt: skip
+async def test_what_the_release_says_leads_the_reply_in_both_languages(
+    running_bot, question, language, first_line
+):
+    app, fake = running_bot
+    engine = engine_of(app)
+
+    [reply] = await ask(fake, question, user_id=7020, language_code=language)
+
+    assert first_line(engine) in visible(reply).splitlines()[:3]
+    assert fake.errors() == []
+
+
+@pytest.mark.parametrize(
+    ("question", "language", "entry_id"),
+    [
+        ("When was the Ibero-American Summit?", "en", "ibero-american-summit"),
+        ("¿Dónde se fundó la Conferencia Sudamericana sobre Migraciones?", "es",
+         "south-american-conference-on-migration"),
+    ],
+)  # fmt: skip
+async def test_a_question_whose_kind_the_entry_holds_gets_the_answer_itself(
+    running_bot, question, language, entry_id
+):
+    app, fake = running_bot
+    engine = engine_of(app)
+
+    [reply] = await ask(fake, question, user_id=7021, language_code=language)
+
+    assert visible(reply).startswith(title(engine, entry_id, language))
     assert fake.errors() == []
