@@ -13,7 +13,7 @@ import pytest
 
 from handlers import callback_data
 from tests.auxil.conversation import ask, buttons, engine_of, press, running, visible
-from tests.auxil.fake_bot_api import BOT_USERNAME
+from tests.auxil.fake_bot_api import BOT_USERNAME, DEFAULT_USER_ID
 
 RCM = "what is the regional conference on migration?"
 RCM_TITLE_EN = "Regional Conference on Migration (Puebla, 1996)"
@@ -233,4 +233,29 @@ async def test_a_question_whose_kind_the_entry_holds_gets_the_answer_itself(
     [reply] = await ask(fake, question, user_id=7021, language_code=language)
 
     assert visible(reply).startswith(title(engine, entry_id, language))
+    assert fake.errors() == []
+
+
+async def test_inline_mode_uses_the_same_policy_and_no_context(running_bot):
+    """ "montevideo session" in inline mode opens the event, as in a chat; a follow-up
+    typed inline has no topic to lean on (inline queries belong to no conversation)."""
+    app, fake = running_bot
+    engine = engine_of(app)
+
+    query_id = fake.inline_query("montevideo session")
+    [call] = await fake.wait_for(
+        "answerInlineQuery", lambda c: c.params.get("inline_query_id") == query_id
+    )
+    assert call.params["results"][0]["id"] == "event" == engine.ask("montevideo session").entry_id
+
+    await ask(fake, RCM, user_id=DEFAULT_USER_ID)
+    query_id = fake.inline_query("when was it created?")
+    [call] = await fake.wait_for(
+        "answerInlineQuery", lambda c: c.params.get("inline_query_id") == query_id
+    )
+    # The same as the message with no topic: not the answer the chat would get.
+    alone = engine.ask("when was it created?")
+    assert not alone.matched
+    ids = [result["id"] for result in call.params["results"]]
+    assert ids == [suggestion.entry_id for suggestion in alone.suggestions]
     assert fake.errors() == []
