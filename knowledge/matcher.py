@@ -58,11 +58,15 @@ MAX_TYPO_SEARCHES = 8
 CORRECTIONS_REMEMBERED = 50_000
 # Only the best entries by coverage are compared phrase by phrase.
 CANDIDATES = 8
-# How much a word the knowledge base has never seen weighs, next to its rarest word.
+# How much a word the knowledge base has never seen weighs, next to its rarest
+# word. Measured with `faqbot calibrate` (field set, 5-fold cross-validated,
+# answered right): 1.0 gave 84.7 %, 1.3 85.7 %, 1.6 83.3 %.
 UNKNOWN_FACTOR = 1.3
-# At most this many unknown words count against a message. One or two unknown
-# words in a short question mean it is about something else ("visa", "weather");
-# a long chatty message has many, and still asks what it shares with us.
+# At most this many unknown words count against a message's score. One or two
+# unknown words in a short question mean it is about something else ("visa",
+# "weather"); a long chatty message has many. Since the answer policy reads
+# the unknown words itself, the cap hardly matters: without it the field set
+# gives the same cross-validated figures and the hold-out one answer fewer.
 MAX_UNKNOWN_COUNTED = 2
 # The weights of the three parts of the score.
 MIX_MESSAGE, MIX_QUESTION, MIX_PHRASING = 0.5, 0.3, 0.2
