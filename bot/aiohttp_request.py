@@ -27,10 +27,12 @@ import os
 import re
 import ssl
 from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
 
 import aiohttp
 import certifi
-from telegram.error import NetworkError, TimedOut
+from telegram.error import NetworkError, TelegramError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 # python-telegram-bot's own defaults for HTTPXRequest, in seconds.
@@ -116,6 +118,27 @@ def _seconds(value: object, default: float | None) -> float | None:
     return value
 
 
+def _as_bot_api_error(status: int, content_type: str, page: bytes) -> bytes:
+    """A failure answered by something in front of the Bot API, in the Bot API's own form.
+
+    A 502 or 504 from Telegram's front end (nginx) or from a proxy is an
+    HTML page, not the JSON the Bot API answers. python-telegram-bot would
+    log the whole page as a traceback ("Can not load invalid JSON data") and
+    quote it in full in the error; here the error says in one short line
+    what came back instead. The status is kept, so the error is still the
+    one python-telegram-bot raises for it (NetworkError for a 5xx).
+    """
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "HTTP error"
+    description = (
+        f"{phrase} ({status}): a {content_type or 'typeless'} page of {len(page)} bytes "
+        "instead of the Bot API's answer"
+    )
+    return json.dumps({"ok": False, "error_code": status, "description": description}).encode()
+
+
 class AiohttpRequest(BaseRequest):
     """Sends Bot API requests over one aiohttp session with a bounded connection pool.
 
@@ -151,6 +174,24 @@ class AiohttpRequest(BaseRequest):
     @property
     def read_timeout(self) -> float | None:
         return self._read_timeout
+
+    @staticmethod
+    def parse_json_payload(payload: bytes) -> dict[str, Any]:
+        """The Bot API's JSON answer; anything else is one short error, not a logged page.
+
+        `BaseRequest` documents this method as the one to override for how
+        answers are parsed. Its own version logs the whole payload with a
+        traceback before failing.
+        """
+        try:
+            parsed = json.loads(payload.decode("utf-8", "replace"))
+        except ValueError:
+            raise TelegramError(
+                f"Invalid server response: {len(payload)} bytes that are not JSON"
+            ) from None
+        if not isinstance(parsed, dict):
+            raise TelegramError("Invalid server response: JSON that is not an object")
+        return parsed
 
     async def initialize(self) -> None:
         """Open the session; it must be made inside the running event loop."""
@@ -251,7 +292,10 @@ class AiohttpRequest(BaseRequest):
                 allow_redirects=False,
                 proxy=self._proxy(url),
             ) as response:
-                return response.status, await response.read()
+                payload = await response.read()
+                if response.status >= 300 and response.content_type != "application/json":
+                    payload = _as_bot_api_error(response.status, response.content_type, payload)
+                return response.status, payload
         except aiohttp.ConnectionTimeoutError as error:
             # Re-made without the URL aiohttp put in it; the type is what the retry logic reads.
             cause = aiohttp.ConnectionTimeoutError(_without_token(str(error)))

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import logging
+import random
 import signal
 import sqlite3
 import sys
+import warnings
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import aiohttp
 from telegram import Bot, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, InvalidToken, NetworkError, TimedOut
+from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -32,12 +35,14 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.warnings import PTBDeprecationWarning
 
 from bot.aiohttp_request import AiohttpRequest
 from bot.config import Config
 from bot.logs import TokenFilter, setup_logging
 from bot.storage import Storage, StorageError
 from handlers import admin, buttons, conversation, errors, inline
+from handlers.errors import describe
 from handlers.menus import publish_menus
 from handlers.services import SERVICES_KEY, Services
 from knowledge.check import check_file
@@ -51,8 +56,10 @@ log = logging.getLogger("faqbot")
 
 # The updates the bot handles; Telegram sends no others (no member or reaction updates).
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
-# Pauses before sending a request again after a failure Telegram did not act on.
-RETRY_PAUSES = (0.5, 1.0, 2.0)
+# Pauses before sending a request again after a failure Telegram did not act
+# on: doubling from the first to the longest, each jittered (see pause_before).
+RETRY_FIRST_PAUSE = 0.5
+RETRY_LONGEST_PAUSE = 8.0
 PRUNE_EVERY = 6 * 3600.0
 # bot_data key of the SIGHUP reloads in progress.
 RELOADS_KEY = "reloads"
@@ -121,6 +128,18 @@ def _not_carried_out(error: NetworkError) -> bool:
     return True
 
 
+def _seconds_to_wait(error: RetryAfter) -> float:
+    """A 429's retry_after in seconds.
+
+    python-telegram-bot 22 warns on reading it until it becomes a timedelta
+    for good; either way it is the same number of seconds.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        wait = error.retry_after
+    return wait.total_seconds() if isinstance(wait, datetime.timedelta) else float(wait)
+
+
 def _numeric_chat_id(value: object) -> int | None:
     """A request's chat_id as a number, or None for a "@channel" name or no chat.
 
@@ -135,8 +154,13 @@ def _numeric_chat_id(value: object) -> int | None:
     return None
 
 
+class NotSent(NetworkError):
+    """Telegram did not receive a request, sent again and again for the whole retry window."""
+
+
 class PrivateChatRateLimiter(AIORateLimiter):
-    """AIORateLimiter plus Telegram's one-message-per-second rule for private chats.
+    """AIORateLimiter plus Telegram's one-message-per-second rule for private chats,
+    and sending again what Telegram cannot have received.
 
     AIORateLimiter throttles overall and per group, but not per private chat;
     a person who sends twenty questions at once would earn the bot a 429,
@@ -144,11 +168,30 @@ class PrivateChatRateLimiter(AIORateLimiter):
     bucket too. Buckets idle for a minute are dropped.
     """
 
-    def __init__(self, per_chat_per_second: float = 1.0, burst: int = 3, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        per_chat_per_second: float = 1.0,
+        burst: int = 3,
+        *,
+        retry_seconds: float = 20.0,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self._rate = per_chat_per_second
         self._burst = burst
         self._buckets: dict[int, tuple[float, float]] = {}  # chat -> (tokens, last refill)
+        self._retry_seconds = retry_seconds
+        self._jitter = random.Random()
+
+    def pause_before(self, attempt: int) -> float:
+        """The pause before sending again after the `attempt`-th failure (1, 2, ...).
+
+        Exponential (0.5, 1, 2, 4, 8, 8... s), each shortened at random by up
+        to half, so that the replies a passing outage held up do not all come
+        back at the same instant and meet the next fault together.
+        """
+        ceiling = min(RETRY_FIRST_PAUSE * 2 ** (attempt - 1), RETRY_LONGEST_PAUSE)
+        return self._jitter.uniform(ceiling / 2, ceiling)
 
     async def process_request(
         self,
@@ -159,14 +202,17 @@ class PrivateChatRateLimiter(AIORateLimiter):
         data: dict[str, Any],
         rate_limit_args: int | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        """Throttle, send, and send again after failures Telegram did not carry out.
+        """Throttle, send, and send again what Telegram cannot have carried out.
 
-        AIORateLimiter already waits out a 429 (RetryAfter). Here a request is
-        also sent again, after a short pause and at most len(RETRY_PAUSES)
-        times, when it failed in a way that means Telegram did not act on it:
-        a 5xx answer (500, 502 from Telegram's front end), a connection refused
-        or dropped without an answer, a connection or pool timeout. Without
-        this a reply hit by a passing 502 is lost for good.
+        AIORateLimiter itself waits out a 429 (RetryAfter) a few times. Here a
+        request is also sent again, with jittered exponential back-off for up
+        to `retry_seconds`, when it failed in a way that means Telegram did not
+        act on it: a 5xx answer (500, 502 from Telegram's front end), a
+        connection refused or dropped without an answer, a connection or pool
+        timeout, a 429 that outlasted AIORateLimiter's own retries. Without
+        this a reply hit by a short outage is lost for good. Each failure sent
+        again is one warning line; when the window is over the request fails
+        with `NotSent`, and the error handler logs the lost answer.
 
         A read or write timeout is not retried: the request reached Telegram,
         which may well have carried it out (a slow answer is still a sent
@@ -181,19 +227,37 @@ class PrivateChatRateLimiter(AIORateLimiter):
         chat_id = _numeric_chat_id(data.get("chat_id"))
         if chat_id is not None and chat_id > 0:
             await self._take(chat_id)
-        for pause in RETRY_PAUSES:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        attempt = 0
+        while True:
             try:
                 return await super().process_request(
                     callback, args, kwargs, endpoint, data, rate_limit_args
                 )
-            except NetworkError as error:
-                if not _not_carried_out(error):
+            except (NetworkError, RetryAfter) as error:
+                if isinstance(error, NetworkError) and not _not_carried_out(error):
                     raise
-                log.warning("%s failed (%s); sending it again in %.1f s", endpoint, error, pause)
+                attempt += 1
+                if isinstance(error, RetryAfter):
+                    pause = _seconds_to_wait(error)
+                else:
+                    pause = self.pause_before(attempt)
+                spent = loop.time() - started
+                where = f"{endpoint} to chat {data['chat_id']}" if "chat_id" in data else endpoint
+                if spent + pause > self._retry_seconds:
+                    raise NotSent(
+                        f"{where} not sent: {attempt} attempts in {spent:.1f} s all failed, "
+                        f"the last with {describe(error)}"
+                    ) from error
+                log.warning(
+                    "%s failed (%s); sending it again in %.1f s (attempt %d)",
+                    where,
+                    describe(error),
+                    pause,
+                    attempt + 1,
+                )
                 await asyncio.sleep(pause)
-        return await super().process_request(
-            callback, args, kwargs, endpoint, data, rate_limit_args
-        )
 
     async def _take(self, chat_id: int) -> None:
         loop = asyncio.get_running_loop()
@@ -347,6 +411,7 @@ def build_application(config: Config, svc: Services) -> Application:
                 overall_max_rate=config.telegram.overall_per_second,
                 overall_time_period=1,
                 max_retries=3,
+                retry_seconds=config.telegram.retry_seconds,
             )
         )
         .concurrent_updates(PerChatUpdateProcessor(config.telegram.concurrent_updates))

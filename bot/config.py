@@ -19,6 +19,9 @@ from knowledge.loader import bundled_path
 
 ENV_CONFIG = "FAQBOT_CONFIG"
 ENV_TOKEN = "TELEGRAM_BOT_TOKEN"
+# A send still being tried again holds its chat's later messages, and a stop
+# waits for it: longer than a few minutes is an outage, not a passing fault.
+MAX_RETRY_SECONDS = 300.0
 
 
 class ConfigError(Exception):
@@ -38,6 +41,10 @@ class TelegramConfig:
     # Updates handled at once (a chat's own updates always go in order). Eight
     # keep far ahead of Telegram's 30 messages a second; more only cost CPU.
     concurrent_updates: int = 8
+    # How long a message Telegram did not receive (a 5xx answer, a refused or
+    # dropped connection, a 429) is sent again, with jittered exponential
+    # back-off (0.5 s, 1 s, 2 s, ... at most 8 s apart); 0 sends it once.
+    retry_seconds: float = 20.0
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,7 @@ _SECTIONS: dict[str, dict[str, type | tuple[type, ...]]] = {
         "overall_per_second": (int, float),
         "per_chat_per_second": (int, float),
         "concurrent_updates": int,
+        "retry_seconds": (int, float),
     },
     "webhook": {"listen": str, "port": int, "url": str, "secret_token": str, "path": str},
     "knowledge": {"path": str, "watch": bool, "watch_interval": (int, float)},
@@ -161,6 +169,13 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
     if not 1 <= concurrent <= 256:
         raise ConfigError(f"telegram.concurrent_updates: expected 1-256, got {concurrent}")
 
+    retry = float(telegram.get("retry_seconds", TelegramConfig.retry_seconds))
+    if not 0 <= retry <= MAX_RETRY_SECONDS:
+        raise ConfigError(
+            f"telegram.retry_seconds: expected 0-{MAX_RETRY_SECONDS:g} seconds "
+            f"(how long a failed send is tried again), got {retry:g}"
+        )
+
     webhook = None
     if "webhook" in data:
         hook = _section(data, "webhook")
@@ -225,6 +240,7 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
             base_url=base_url,
             admins=tuple(admins),
             concurrent_updates=concurrent,
+            retry_seconds=retry,
             **rates,
         ),
         webhook=webhook,

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from functools import partial
 
 from telegram import Message, Update, User
 from telegram.constants import ChatType, MessageEntityType
+from telegram.error import TimedOut
 from telegram.ext import ContextTypes
 
 from handlers.inline import HELP_START_PARAMETER
@@ -30,18 +33,50 @@ async def send_answer(
     context: ContextTypes.DEFAULT_TYPE,
     question_id: int = 0,
 ) -> None:
-    """Send one answer as a reply: the contact card first when it is the press contact."""
+    """Send one answer as a reply: the contact card first when it is the press contact.
+
+    An answer of several parts (the card, then the text, or a text split in
+    two) carries on past a part whose answer from Telegram never came
+    (TimedOut): Telegram received it and has most likely sent it, and the
+    part after it, the text with the e-mail and phones, must still go. That
+    part is not sent again, which could show it twice; the timeout is one
+    warning line. Any other failure stops the answer and reaches the error
+    handler: a refusal (the person blocked the bot) would refuse the rest
+    too, and a part Telegram never received however often it was sent means
+    Telegram is down for longer than the retry window.
+    """
     engine = services(context).engine
+    parts: list[tuple[str, Callable[[], Awaitable[object]]]] = []
     if answer.kind is Kind.ANSWER and answer.contact is not None:
         contact = answer.contact
-        await message.reply_contact(
-            phone_number=contact.phones[0],
-            first_name=contact.first_name,
-            last_name=contact.last_name,
-            vcard=vcard(contact, answer.language),
+        parts.append(
+            (
+                "the contact card",
+                partial(
+                    message.reply_contact,
+                    phone_number=contact.phones[0],
+                    first_name=contact.first_name,
+                    last_name=contact.last_name,
+                    vcard=vcard(contact, answer.language),
+                ),
+            )
         )
-    for outgoing in render(answer, engine, context.bot.username, question_id):
-        await message.reply_text(outgoing.text, reply_markup=outgoing.keyboard)
+    outgoing = render(answer, engine, context.bot.username, question_id)
+    for number, part in enumerate(outgoing, start=1):
+        name = "the answer" if len(outgoing) == 1 else f"part {number} of {len(outgoing)}"
+        parts.append((name, partial(message.reply_text, part.text, reply_markup=part.keyboard)))
+    for number, (name, send) in enumerate(parts, start=1):
+        try:
+            await send()
+        except TimedOut as error:
+            log.warning(
+                "chat %s: Telegram's answer to %s did not come in time (%s); it was most "
+                "likely sent, so it is not sent again%s",
+                message.chat.id,
+                name,
+                error,
+                "; carrying on with the rest" if number < len(parts) else "",
+            )
 
 
 def _addressed_text(message: Message, bot_username: str, bot_id: int) -> str | None:

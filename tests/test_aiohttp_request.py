@@ -19,11 +19,11 @@ import aiohttp
 import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, NetworkError, TimedOut
+from telegram.error import BadRequest, NetworkError, TelegramError, TimedOut
 
 from bot.aiohttp_request import AiohttpRequest, _bypasses_proxy, _environment_proxies
 from bot.app import _not_carried_out
-from tests.auxil.fake_bot_api import FakeBotAPI
+from tests.auxil.fake_bot_api import NGINX_502, FakeBotAPI
 
 
 @pytest.fixture
@@ -199,6 +199,36 @@ async def test_an_answer_cut_off_midway_was_carried_out_and_is_not_sent_again(
         cut = await get_me_failure(client, base_url)
     assert isinstance(cut.__cause__, aiohttp.ClientPayloadError)
     assert not _not_carried_out(cut)
+
+
+async def test_a_502_page_from_nginx_is_a_short_error_to_send_again_and_not_logged(
+    bot: Bot, fake: FakeBotAPI, chat_id: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Telegram's front end answers 502 with an HTML page: python-telegram-bot logged
+    it whole, with a traceback, and quoted it whole in the error."""
+    fake.fail("sendMessage", 502, raw_body=NGINX_502)
+    with pytest.raises(NetworkError) as failed:
+        await bot.send_message(chat_id, "hello")
+    assert not isinstance(failed.value, BadRequest)
+    assert _not_carried_out(failed.value), "a 502 was not carried out"
+    assert str(failed.value) == (
+        f"Bad Gateway (502): a text/html page of {len(NGINX_502)} bytes "
+        "instead of the Bot API's answer"
+    )
+    assert caplog.records == []
+
+
+async def test_an_answer_that_is_not_json_is_one_short_error_and_not_logged(
+    client: AiohttpRequest, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def garbage(writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n<html>ok!")
+
+    async with raw_server(garbage) as (base_url, _):
+        with pytest.raises(TelegramError) as failed:
+            await Bot(TOKEN, base_url=base_url, request=client).get_me()
+    assert str(failed.value) == "Invalid server response: 9 bytes that are not JSON"
+    assert caplog.records == []
 
 
 async def test_a_redirect_is_not_followed_as_a_bare_get(client: AiohttpRequest) -> None:

@@ -22,17 +22,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from telegram.error import Forbidden
 from telegram.ext import Application
 
-from bot.app import PerChatUpdateProcessor
+from bot.app import PerChatUpdateProcessor, PrivateChatRateLimiter
+from bot.config import Config, ConfigError, parse_config
 from handlers.render import render
 from knowledge.answer import Kind
 from knowledge.check import check_file
 from knowledge.engine import Engine
 from knowledge.loader import bundled_path
 from tests.auxil.bot_process import QUESTION, spawn_faqbot, stop, write_config
-from tests.auxil.conversation import sends, wait_until
+from tests.auxil.conversation import chat_of, running, sends, wait_until
 from tests.auxil.fake_bot_api import Call, FakeBotAPI
 
 pytestmark = pytest.mark.filterwarnings(
@@ -128,18 +128,92 @@ async def test_a_failed_send_is_sent_again_and_answers_each_update_once(
     await assert_still_serving(bot, fake)
 
 
+async def test_four_failed_sends_in_a_row_are_outlasted_one_warning_line_each(
+    bot: Application, fake: FakeBotAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Four failures once lost the answer (three retries in 3.5 s); the window outlasts them."""
+    unlucky = FIRST_USER + 300
+    fake.fail("sendMessage", 502, raw_body=NGINX_502, times=4, chat_id=unlucky)
+    chats = ask_each(fake, 1, first_user=unlucky) + ask_each(fake, 3)
+    await settled(bot, fake, chats, timeout=20)
+    assert len(failed(fake, "sendMessage")) == 4
+    assert_answered_once(fake, chats)
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 4, warnings
+    assert all(
+        f"sendMessage to chat {unlucky} failed (NetworkError: Bad Gateway" in w for w in warnings
+    )
+    assert all("<html>" not in warning for warning in warnings)
+
+
+async def test_a_send_telegram_never_receives_is_given_up_after_the_window_one_error(
+    fake: FakeBotAPI,
+    make_config: Callable[..., Config],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    config = make_config(tmp_path, fake, telegram={"retry_seconds": 2})
+    async with running(config, fake) as app:
+        lost = FIRST_USER + 400
+        fake.fail("sendMessage", 500, times=None, chat_id=lost)
+        update = fake.message(QUESTION, user_id=lost)
+        others = ask_each(fake, 2)
+        await settled(app, fake, others, timeout=10)
+        await wait_until(lambda: app.update_processor.tracked_chats == 0, "idle", fake, 10)
+        attempts = failed(fake, "sendMessage")
+        assert 2 <= len(attempts) <= 4, "sent again within the window, then given up"
+        [error] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+        assert error.exc_info is None
+        assert error.getMessage().startswith(
+            f"update {update['update_id']} in chat {lost} lost its answer: NotSent: "
+            f"sendMessage to chat {lost} not sent: {len(attempts)} attempts in"
+        )
+        warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+        assert len(warnings) == len(attempts) - 1
+        assert_answered_once(fake, others)
+
+
 async def test_an_answer_slower_than_the_timeout_is_not_sent_twice(
     bot: Application, fake: FakeBotAPI, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Telegram carries out a request whose client gave up: sending again would duplicate."""
+    """Telegram carries out a request whose client gave up: sending again would duplicate.
+
+    The message went out, so nothing was lost: one warning line, no error.
+    """
     read_timeout = bot.bot.request.read_timeout
     assert read_timeout is not None
     fake.delay("sendMessage", read_timeout + 1)
     chats = ask_each(fake, 4)
     await settled(bot, fake, chats, timeout=read_timeout + 15)
     assert_answered_once(fake, chats)
-    timed_out = [r for r in caplog.records if r.levelno >= logging.ERROR]
-    assert len(timed_out) == 1, "the timed-out update is logged once"
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    timed_out = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(timed_out) == 1, "the timed-out send is one warning line"
+    assert timed_out[0].exc_info is None and "not sent again" in timed_out[0].getMessage()
+    await assert_still_serving(bot, fake)
+
+
+async def test_a_contact_card_whose_answer_never_came_is_followed_by_the_text(
+    bot: Application, fake: FakeBotAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A read timeout on the card (Telegram most likely sent it) must not cost the text
+    with the e-mail and phones: the answer carries on to its next part."""
+    read_timeout = bot.bot.request.read_timeout
+    assert read_timeout is not None
+    fake.delay("sendContact", read_timeout + 1)
+    chat = chat_of(fake.message("who is the press contact?", user_id=FIRST_USER + 700))
+    await wait_until(
+        lambda: len(sends(fake, chat)) == 2, "the card and the text", fake, read_timeout + 10
+    )
+    await wait_until(lambda: bot.update_processor.tracked_chats == 0, "idle", fake)
+    methods = sorted(call.method for call in sends(fake, chat))
+    assert methods == ["sendContact", "sendMessage"], "each part once"
+    [text] = [c.params["text"] for c in sends(fake, chat) if c.method == "sendMessage"]
+    assert "victor.fernandez@cepal.org" in text and "3376207" in text
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    [warning] = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert "contact card" in warning.getMessage() and "carrying on" in warning.getMessage()
     await assert_still_serving(bot, fake)
 
 
@@ -208,9 +282,9 @@ async def test_a_user_who_blocked_the_bot_is_given_up_on_and_others_are_answered
     attempts = [c for c in fake.calls_to("sendMessage") if str(c.params["chat_id"]) == str(blocked)]
     assert len(attempts) == 1, "a refusal is final: no retry"
     assert sends(fake, blocked_chat) == []
-    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
-    assert len(errors) == 1
-    assert errors[0].exc_info is not None and isinstance(errors[0].exc_info[1], Forbidden)
+    [error] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert error.exc_info is None, "a refusal is one line, not a traceback"
+    assert f"in chat {blocked_chat} lost its answer: Forbidden" in error.getMessage()
     assert_answered_once(fake, others)
     await assert_still_serving(bot, fake)
 
@@ -256,3 +330,25 @@ async def test_sigterm_mid_burst_finishes_acknowledges_and_never_answers_again(
         code, output = await stop(process)
     assert code == 0, output
     assert {chat: len(sends(fake, chat)) for chat in chats} == first_run, "answered again"
+
+
+# How long a send is tried again ------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [-1, 301, "20"])
+def test_a_retry_window_out_of_bounds_is_a_config_error_naming_its_key(value: object) -> None:
+    with pytest.raises(ConfigError, match=r"^telegram\.retry_seconds: expected"):
+        parse_config({"telegram": {"retry_seconds": value}})
+
+
+def test_the_retry_window_is_read_from_the_config() -> None:
+    assert parse_config({}).telegram.retry_seconds == 20.0
+    assert parse_config({"telegram": {"retry_seconds": 0}}).telegram.retry_seconds == 0.0
+
+
+def test_the_pauses_between_attempts_double_up_to_a_bound_and_are_jittered() -> None:
+    limiter = PrivateChatRateLimiter()
+    for attempt, ceiling in [(1, 0.5), (2, 1.0), (3, 2.0), (4, 4.0), (5, 8.0), (9, 8.0)]:
+        pauses = {limiter.pause_before(attempt) for _ in range(50)}
+        assert all(ceiling / 2 <= pause <= ceiling for pause in pauses)
+        assert len(pauses) > 1, "jittered, so that held-up replies do not retry in step"

@@ -28,7 +28,9 @@ State the tests can drive:
   blocked chat forever), :meth:`delay` (slow answers, to provoke client
   timeouts; the request is still carried out, as on Telegram), :meth:`drop`
   (connection closed without an answer, before or after carrying it out),
-  :meth:`flood_limit` (per-chat rate limit answering 429).
+  :meth:`flood_limit` (per-chat rate limit answering 429), and
+  :meth:`random_faults` (each call of a method fails at random, seeded, in
+  the ways above, for runs of hundreds of updates; counted in ``injected``).
 
 Simplifications, all deliberate: no webhooks are ever called (setWebhook only
 blocks getUpdates, as on Telegram), Markdown parse modes are not validated,
@@ -43,10 +45,11 @@ import asyncio
 import copy
 import json
 import math
+import random
 import re
 import secrets
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -65,6 +68,7 @@ __all__ = [
     "DEFAULT_USER_ID",
     "Call",
     "FakeBotAPI",
+    "RandomFaults",
 ]
 
 BOT_USERNAME = "faq_test_bot"
@@ -166,6 +170,41 @@ class _Drop:
     method: str
     remaining: int | None
     after_processing: bool
+
+
+NGINX_502 = (
+    "<html><head><title>502 Bad Gateway</title></head><body>"
+    "<center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>"
+)
+
+
+@dataclass(frozen=True)
+class RandomFaults:
+    """The chance (0-1) that a call meets each fault; at most one fault a call.
+
+    All but ``withheld`` happen before the request is carried out, so
+    Telegram did nothing: a 429 (``retry_after`` 1 s), a 500 in the Bot
+    API's JSON, a 502 as nginx's HTML page, a connection closed without an
+    answer. ``withheld`` carries the request out (the message is sent) and
+    then holds the answer ``withheld_for`` seconds, past a client's read
+    timeout.
+    """
+
+    too_many_requests: float = 0.0
+    server_error: float = 0.0
+    bad_gateway: float = 0.0
+    dropped: float = 0.0
+    withheld: float = 0.0
+    withheld_for: float = 6.0
+
+    def pick(self, roll: float) -> str | None:
+        """The fault a roll in [0, 1) falls on, or None."""
+        for name in ("too_many_requests", "server_error", "bad_gateway", "dropped", "withheld"):
+            chance: float = getattr(self, name)
+            if roll < chance:
+                return name
+            roll -= chance
+        return None
 
 
 @dataclass
@@ -284,6 +323,9 @@ class FakeBotAPI:
         self._flood_per_second: int | None = None
         self._flood_group_per_minute: int | None = None
         self._sent_at: dict[int, deque[float]] = {}
+        self._random_faults: dict[str, tuple[RandomFaults, random.Random]] = {}
+        #: Faults random_faults injected so far, by (method, fault name).
+        self.injected: Counter[tuple[str, str]] = Counter()
         self._handlers: dict[str, tuple[str, Handler]] = self._method_table()
 
     # ------------------------------------------------------------------ life
@@ -474,8 +516,16 @@ class FakeBotAPI:
         self._flood_per_second = per_chat_per_second
         self._flood_group_per_minute = per_group_per_minute
 
+    def random_faults(self, method: str, faults: RandomFaults, seed: int = 0) -> None:
+        """From now on, each call of ``method`` meets one of ``faults`` by chance.
+
+        Seeded, so a run can be repeated; ``injected`` counts what was hit.
+        """
+        self._random_faults[method.lower()] = (faults, random.Random(f"{seed}:{method}"))
+
     def clear_faults(self) -> None:
-        """Forget every fail/delay/drop rule (flood limits stay)."""
+        """Forget every fail/delay/drop rule and random fault (flood limits stay)."""
+        self._random_faults.clear()
         self._faults.clear()
         self._delays.clear()
         self._drops.clear()
@@ -788,6 +838,41 @@ class FakeBotAPI:
         return await self._answer(request, method, handler, params)
 
     async def _answer(
+        self, request: web.Request, method: str, handler: Handler, params: dict[str, Any]
+    ) -> web.StreamResponse:
+        chance = self._random_faults.get(method.lower())
+        if chance is not None:
+            faults, rng = chance
+            picked = faults.pick(rng.random())
+            if picked is not None:
+                self.injected[(method, picked)] += 1
+                if picked == "withheld":
+                    response = await self._carry_out(request, method, handler, params)
+                    await self._sleep(faults.withheld_for)
+                    return response
+                return self._random_failure(request, method, params, picked)
+        return await self._carry_out(request, method, handler, params)
+
+    def _random_failure(
+        self, request: web.Request, method: str, params: dict[str, Any], picked: str
+    ) -> web.Response:
+        if picked == "dropped":
+            self._record(Call(method, params, False, "connection dropped", 0, simulated=True))
+            return _abort(request)
+        status = {"too_many_requests": 429, "server_error": 500, "bad_gateway": 502}[picked]
+        retry_after = 1 if status == HTTPStatus.TOO_MANY_REQUESTS else None
+        fault = _Fault(
+            method=method.lower(),
+            status=status,
+            description=_default_description(status, retry_after),
+            retry_after=retry_after,
+            remaining=None,
+            chat_id=None,
+            raw_body=NGINX_502 if status == HTTPStatus.BAD_GATEWAY else None,
+        )
+        return self._fault_response(method, params, fault)
+
+    async def _carry_out(
         self, request: web.Request, method: str, handler: Handler, params: dict[str, Any]
     ) -> web.StreamResponse:
         drop = self._take_drop(method)
