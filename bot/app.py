@@ -40,7 +40,7 @@ from telegram.warnings import PTBDeprecationWarning
 from bot.aiohttp_request import AiohttpRequest
 from bot.config import Config
 from bot.logs import TokenFilter, setup_logging
-from bot.storage import Storage, StorageError
+from bot.storage import Recorder, StorageError
 from handlers import admin, buttons, conversation, errors, inline
 from handlers.errors import describe
 from handlers.menus import publish_menus
@@ -339,7 +339,7 @@ async def _prune_daily(svc: Services) -> None:
     while True:
         await asyncio.sleep(PRUNE_EVERY)
         try:
-            removed = svc.storage.prune()
+            removed = await asyncio.to_thread(svc.storage.prune)
         except sqlite3.Error as error:  # try again next time
             log.warning("pruning old rows failed: %s", error)
             continue
@@ -442,7 +442,7 @@ def open_services(config: Config) -> Services:
     except PolicyError as error:
         raise StartError(str(error)) from None
     try:
-        storage = Storage(config.storage.path, config.storage.retention_days)
+        storage = Recorder(config.storage.path, config.storage.retention_days)
     except StorageError as error:
         raise StartError(str(error)) from None
     storage.prune()

@@ -12,21 +12,26 @@ the "did you mean" buttons, that choice says more than any score, so it
 becomes the suggested entry.
 
 `/review` (Telegram) and `faqbot report` (command line) both read this.
+SQLite does the counting (`Storage.review_wordings`: GROUP BY over an index,
+LIMIT): only the most asked wordings and the ids of the groups shown reach
+Python, so the cost does not grow with every row of the log. The bot runs it
+in a worker thread.
 """
 
 from __future__ import annotations
 
 import csv
-import heapq
 import sys
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from rapidfuzz import fuzz, process
 
 from bot.config import Config
-from bot.storage import DAY, LoggedQuestion, Storage, StorageError
+from bot.storage import DAY, Storage, StorageError, Wording
 from knowledge.answer import Answer, Kind
 from knowledge.editing import yaml_quoted
 from knowledge.engine import Engine
@@ -61,6 +66,22 @@ class ReviewItem:
     score: float
     chosen_id: str | None  # the entry users picked from "did you mean", if any
     question_ids: tuple[int, ...]
+    # Every wording in the group (`text` first): a review decision settles them all.
+    wordings: tuple[str, ...] = ()
+
+
+class ReviewSource(Protocol):
+    """The reads a review needs: `Storage`, or the bot's `Recorder`."""
+
+    def review_wordings(
+        self, since: float, limit: int, skip_kinds: Iterable[str]
+    ) -> list[Wording]: ...
+
+    def wording_ids(
+        self, since: float, keys: list[tuple[str, bool, str]], skip_kinds: Iterable[str]
+    ) -> dict[tuple[str, bool, str], list[int]]: ...
+
+    def choices_for(self, question_ids: list[int]) -> dict[int, str]: ...
 
 
 @dataclass
@@ -70,44 +91,31 @@ class _Group:
     text: str
     language: str
     down_voted: bool
-    ids: list[int] = field(default_factory=list)
+    wordings: list[Wording] = field(default_factory=list)
+    count: int = 0
     latest: float = 0.0
 
 
 def review_items(
-    storage: Storage, engine: Engine, since: float, limit: int = 20
+    storage: ReviewSource, engine: Engine, since: float, limit: int = 20
 ) -> list[ReviewItem]:
     """Unanswered and down-voted questions since `since`, grouped, biggest group first."""
-    reviewed = storage.reviewed()
-    down_voted = _unique(storage.down_voted_questions(since))
-    down_ids = {question.id for question in down_voted}
-    unanswered = [
-        question
-        for question in storage.questions_since(since)
-        if question.entry_id is None
-        and question.kind not in _NOT_QUESTIONS
-        and question.id not in down_ids
-    ]
-    candidates = [
-        (question, question.id in down_ids)
-        for question in (*unanswered, *down_voted)
-        if question.normalised and question.normalised not in reviewed
-    ]
-    groups = sorted(_group(candidates), key=lambda group: (-len(group.ids), -group.latest))
+    wordings = storage.review_wordings(since, MAX_GROUPED_WORDINGS, _NOT_QUESTIONS)
+    groups = sorted(_group(wordings), key=lambda group: (-group.count, -group.latest))
     groups = groups[:limit]
-    ids = [i for group in groups for i in group.ids]
+    found = storage.wording_ids(
+        since, [wording.key for group in groups for wording in group.wordings], _NOT_QUESTIONS
+    )
+    group_ids = [[i for w in group.wordings for i in found.get(w.key, [])] for group in groups]
+    ids = [i for each in group_ids for i in each]
     choices: dict[int, str] = {}
     for start in range(0, len(ids), _CHOICES_BATCH):  # SQLite caps the ? marks per query
         choices.update(storage.choices_for(ids[start : start + _CHOICES_BATCH]))
-    return [_item(group, engine, choices) for group in groups]
+    pairs = zip(groups, group_ids, strict=True)
+    return [_item(group, each, engine, choices) for group, each in pairs]
 
 
-def _unique(questions: list[LoggedQuestion]) -> list[LoggedQuestion]:
-    """A question voted down twice is still one question."""
-    return list({question.id: question for question in questions}.values())
-
-
-def _group(candidates: list[tuple[LoggedQuestion, bool]]) -> list[_Group]:
+def _group(wordings: list[Wording]) -> list[_Group]:
     """Greedy grouping: each wording joins the first similar group, or starts one.
 
     Identical wordings are counted first and the most frequent ones seed the
@@ -116,20 +124,10 @@ def _group(candidates: list[tuple[LoggedQuestion, bool]]) -> list[_Group]:
     down-voted answers, which need a different fix than unanswered questions.
     Only the `MAX_GROUPED_WORDINGS` most asked wordings are grouped.
     """
-    wordings: dict[tuple[str, bool, str], list[LoggedQuestion]] = defaultdict(list)
-    for question, down in candidates:
-        wordings[(question.language, down, question.normalised)].append(question)
-    counts = Counter({key: len(questions) for key, questions in wordings.items()})
-    latest = {key: max(q.at for q in questions) for key, questions in wordings.items()}
-    ordered = heapq.nsmallest(
-        MAX_GROUPED_WORDINGS,
-        counts,
-        key=lambda key: (-counts[key], -latest[key], key[2]),
-    )
+    ordered = sorted(wordings, key=lambda w: (-w.count, -w.latest, w.text))
     groups: dict[tuple[str, bool], list[_Group]] = defaultdict(list)
-    for key in ordered:
-        language, down, text = key
-        questions = wordings[key]
+    for wording in ordered[:MAX_GROUPED_WORDINGS]:
+        language, down, text = wording.key
         existing = groups[(language, down)]
         match = process.extractOne(
             text,
@@ -142,16 +140,17 @@ def _group(candidates: list[tuple[LoggedQuestion, bool]]) -> list[_Group]:
             existing.append(group)
         else:
             group = existing[match[2]]
-        group.ids.extend(question.id for question in questions)
-        group.latest = max(group.latest, *(question.at for question in questions))
+        group.wordings.append(wording)
+        group.count += wording.count
+        group.latest = max(group.latest, wording.latest)
     return [group for per_key in groups.values() for group in per_key]
 
 
-def _item(group: _Group, engine: Engine, choices: dict[int, str]) -> ReviewItem:
+def _item(group: _Group, ids: list[int], engine: Engine, choices: dict[int, str]) -> ReviewItem:
     """Re-rank a group with the live knowledge base; users' choices override the score."""
     answer = engine.ask(group.text)
     closest_id, score = _closest(answer)
-    chosen = Counter(choices[i] for i in group.ids if i in choices)
+    chosen = Counter(choices[i] for i in ids if i in choices)
     chosen_id = None
     if chosen:
         # most_common breaks ties by first seen; sorting first makes that the smallest id.
@@ -161,12 +160,13 @@ def _item(group: _Group, engine: Engine, choices: dict[int, str]) -> ReviewItem:
     return ReviewItem(
         text=group.text,
         language=group.language,
-        count=len(group.ids),
+        count=len(ids),
         reason="down-voted" if group.down_voted else "unanswered",
         closest_id=closest_id,
         score=round(score, 1),
         chosen_id=chosen_id,
-        question_ids=tuple(sorted(group.ids)),
+        question_ids=tuple(sorted(ids)),
+        wordings=tuple(wording.text for wording in group.wordings),
     )
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import Counter
 from collections.abc import Sequence
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -184,31 +183,33 @@ async def on_reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def stats_text(svc: Services, language: Language, now: float | None = None) -> str:
-    """Questions per day/week, matched rate, top entries, top unanswered, feedback."""
+    """Questions per day/week, matched rate, top entries, top unanswered, feedback.
+
+    It waits for the database (counted in SQL): call it in a worker thread.
+    """
     now = now if now is not None else time.time()
     text = svc.engine.text
-    week = svc.storage.questions_since(now - 7 * DAY)
-    day = [q for q in week if q.at >= now - DAY]
+    stats = svc.storage.stats(now)
     lines = [f"<b>{escape(text('stats_questions', language))}</b>"]
-    for period, rows in ((text("stats_day", language), day), (text("stats_week", language), week)):
-        answered = sum(1 for q in rows if q.entry_id)
-        rate = f"{100 * answered / len(rows):.0f}%" if rows else "-"
+    periods = (
+        (text("stats_day", language), stats.asked_day, stats.answered_day),
+        (text("stats_week", language), stats.asked_week, stats.answered_week),
+    )
+    for period, asked, answered in periods:
+        rate = f"{100 * answered / asked:.0f}%" if asked else "-"
         line = text("stats_period", language).format(
-            period=period, asked=len(rows), answered=answered, rate=rate
+            period=period, asked=asked, answered=answered, rate=rate
         )
         lines.append(escape(line))
     sections = (
-        ("stats_top_entries", Counter(q.entry_id for q in week if q.entry_id).most_common(5)),
-        (
-            "stats_top_unanswered",
-            Counter(q.normalised for q in week if not q.entry_id and q.normalised).most_common(5),
-        ),
+        ("stats_top_entries", stats.top_entries),
+        ("stats_top_unanswered", stats.top_unanswered),
     )
     for key, counted in sections:
         if counted:
             lines.append(f"\n<b>{escape(text(key, language))}</b>")
             lines += [f"{count}× {escape(item or '')}" for item, count in counted]
-    votes = svc.storage.feedback_since(now - 7 * DAY)
+    votes = stats.votes
     if votes:
         # Every entry voted on would not fit one message: the most voted, then a count.
         ranked = sorted(votes.items(), key=lambda pair: (-sum(pair[1]), pair[0]))
@@ -230,7 +231,7 @@ async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     svc = services(context)
     language = svc.language_for(update.effective_user)
-    await update.effective_message.reply_text(stats_text(svc, language))
+    await update.effective_message.reply_text(await asyncio.to_thread(stats_text, svc, language))
 
 
 def _review_message(
@@ -279,13 +280,8 @@ def _reason(svc: Services, item: ReviewItem, language: Language) -> str:
 
 
 def _mark_group_reviewed(svc: Services, item: ReviewItem, action: str) -> None:
-    """Every wording in the group is settled, not only the one shown."""
-    texts = {item.text}
-    for question_id in item.question_ids:
-        logged = svc.storage.question(question_id)
-        if logged is not None:
-            texts.add(logged.normalised)
-    for text in texts:
+    """Every wording in the group is settled, not only the one shown (queued, no waiting)."""
+    for text in dict.fromkeys((item.text, *item.wordings)):
         svc.storage.mark_reviewed(text, action)
 
 
@@ -297,7 +293,8 @@ async def on_review(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     svc = services(context)
     language = svc.language_for(update.effective_user)
-    items = review_items(svc.storage, svc.engine, since=time.time() - 30 * DAY)
+    # Counted by SQLite and re-ranked by the engine in a worker thread: the loop answers on.
+    items = await asyncio.to_thread(review_items, svc.storage, svc.engine, time.time() - 30 * DAY)
     if not items:
         await update.effective_message.reply_text(escape(svc.engine.text("review_empty", language)))
         return

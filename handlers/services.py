@@ -14,7 +14,7 @@ from typing import TypeVar
 from telegram import User
 from telegram.ext import ContextTypes
 
-from bot.storage import Storage
+from bot.storage import Recorder
 from handlers.language import known_language
 from knowledge.context import RecentTopics
 from knowledge.engine import Engine
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 class Services:
     engine: Engine
     reloader: Reloader
-    storage: Storage
+    storage: Recorder
     admins: frozenset[int] = field(default_factory=frozenset)
     # The last topic of each conversation (a chat, or one person in a group),
     # for follow-ups; in memory only, bounded in number and time.
@@ -43,7 +43,10 @@ class Services:
         """Run a storage action; a database problem is logged, never the user's problem.
 
         Statistics are worth less than the answer: with the database locked
-        or full, people still get their replies.
+        or full, people still get their replies. The `Recorder`'s writes only
+        queue the record (its id is handed out in memory) and its language
+        lookups read memory, so nothing here waits for SQLite; a record the
+        database refuses later is counted and logged by the Recorder's writer.
         """
         try:
             return action()
