@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
+import random
 import re
 import ssl
 from collections.abc import Mapping
@@ -42,6 +44,8 @@ DEFAULT_WRITE_TIMEOUT = 5.0
 DEFAULT_POOL_TIMEOUT = 1.0
 DEFAULT_MEDIA_WRITE_TIMEOUT = 20.0
 
+log = logging.getLogger(__name__)
+
 # The token travels in every Bot API URL (/bot<token>/method, /file/bot<token>/path),
 # and aiohttp quotes the URL in some of its errors.
 _TOKEN_IN_URL = re.compile(r"/bot[^/\s'\"]+")
@@ -49,6 +53,16 @@ _TOKEN_IN_URL = re.compile(r"/bot[^/\s'\"]+")
 
 def _without_token(text: str) -> str:
     return _TOKEN_IN_URL.sub("/bot<token>", text)
+
+
+def _method_of(url: str) -> str:
+    """The Bot API method a URL calls ("getUpdates"), for a log line without the token."""
+    return url.rsplit("/", 1)[-1] or "a request"
+
+
+# Pauses before a `repeat_for` client sends a request again: doubling, jittered.
+REPEAT_FIRST_PAUSE = 0.5
+REPEAT_LONGEST_PAUSE = 4.0
 
 
 # The type of python-telegram-bot's "argument not given" marker (its module is private).
@@ -144,6 +158,16 @@ class AiohttpRequest(BaseRequest):
 
     `connection_pool_size` caps the connections open at once: a request that
     finds them all busy waits up to `pool_timeout` for one to come free.
+
+    `repeat_for` (seconds, 0 by default) is only for a client whose every
+    request may be sent twice without harm: the one for getUpdates, which
+    hands out the same updates again until a later offset acknowledges them.
+    Such a client sends a request again, with jittered exponential back-off
+    for up to that long, after any failure but an answer below 500 (a
+    refusal): a 5xx, a connection refused, dropped or timed out. It matters
+    most on a stop: the getUpdates that acknowledges the last updates is sent
+    once by python-telegram-bot, and if it failed a restart would answer
+    them again. Each failure sent again is one warning line.
     """
 
     def __init__(
@@ -155,9 +179,12 @@ class AiohttpRequest(BaseRequest):
         connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT,
         pool_timeout: float | None = DEFAULT_POOL_TIMEOUT,
         media_write_timeout: float | None = DEFAULT_MEDIA_WRITE_TIMEOUT,
+        repeat_for: float = 0.0,
     ) -> None:
         if connection_pool_size < 1:
             raise ValueError("connection_pool_size must be at least 1")
+        self._repeat_for = repeat_for
+        self._jitter = random.Random()
         self._pool_size = connection_pool_size
         self._read_timeout = read_timeout
         self._write_timeout = write_timeout
@@ -263,6 +290,47 @@ class AiohttpRequest(BaseRequest):
         write_timeout: object = BaseRequest.DEFAULT_NONE,
         connect_timeout: object = BaseRequest.DEFAULT_NONE,
         pool_timeout: object = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        timeouts = (read_timeout, write_timeout, connect_timeout, pool_timeout)
+        if not self._repeat_for:
+            return await self._request_once(url, method, request_data, *timeouts)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        attempt = 0
+        while True:
+            failure: NetworkError | None = None
+            try:
+                status, payload = await self._request_once(url, method, request_data, *timeouts)
+            except NetworkError as error:
+                failure = error
+            else:
+                if status < HTTPStatus.INTERNAL_SERVER_ERROR:
+                    return status, payload
+            attempt += 1
+            ceiling = min(REPEAT_FIRST_PAUSE * 2 ** (attempt - 1), REPEAT_LONGEST_PAUSE)
+            pause = self._jitter.uniform(ceiling / 2, ceiling)
+            if loop.time() - started + pause > self._repeat_for:
+                if failure is not None:
+                    raise failure
+                return status, payload
+            what = _without_token(f"{type(failure).__name__}: {failure}") if failure else status
+            log.warning(
+                "%s failed (%s); sending it again in %.1f s",
+                _method_of(url),
+                what,
+                pause,
+            )
+            await asyncio.sleep(pause)
+
+    async def _request_once(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None,
+        read_timeout: object,
+        write_timeout: object,
+        connect_timeout: object,
+        pool_timeout: object,
     ) -> tuple[int, bytes]:
         if self._session is None or self._session.closed:
             raise RuntimeError("AiohttpRequest is not initialized")

@@ -63,6 +63,8 @@ RETRY_LONGEST_PAUSE = 8.0
 PRUNE_EVERY = 6 * 3600.0
 # bot_data key of the SIGHUP reloads in progress.
 RELOADS_KEY = "reloads"
+# For how long a failed getUpdates is sent again by the HTTP client itself.
+GET_UPDATES_REPEAT_FOR = 10.0
 # How long a request may wait for a free connection before it counts as failed.
 POOL_TIMEOUT = 10.0
 
@@ -417,7 +419,9 @@ def build_application(config: Config, svc: Services) -> Application:
         .concurrent_updates(PerChatUpdateProcessor(config.telegram.concurrent_updates))
         # One connection per update in flight, and a couple for replies to buttons.
         .request(AiohttpRequest(config.telegram.concurrent_updates + 2, pool_timeout=POOL_TIMEOUT))
-        .get_updates_request(AiohttpRequest())
+        # getUpdates may always be sent again: a failed poll, above all the
+        # one acknowledging the last updates on a stop, is asked again at once.
+        .get_updates_request(AiohttpRequest(repeat_for=GET_UPDATES_REPEAT_FOR))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -216,6 +217,33 @@ async def test_a_502_page_from_nginx_is_a_short_error_to_send_again_and_not_logg
         "instead of the Bot API's answer"
     )
     assert caplog.records == []
+
+
+async def test_a_client_for_get_updates_asks_again_after_failures_one_warning_each(
+    fake: FakeBotAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    """getUpdates may always be sent again: the same updates come until acknowledged."""
+    update = fake.message("hello")
+    fake.fail("getUpdates", 502, raw_body=NGINX_502)
+    fake.drop("getUpdates")
+    fake.fail("getUpdates", 500)
+    polls = AiohttpRequest(repeat_for=10)
+    async with Bot(fake.token, base_url=fake.base_url, get_updates_request=polls) as client:
+        [got] = await client.get_updates(timeout=0)
+    assert got.update_id == update["update_id"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 3 and all(w.startswith("getUpdates failed (") for w in warnings)
+    assert all(r.levelno <= logging.WARNING for r in caplog.records)
+
+
+async def test_a_client_for_other_requests_sends_each_once(
+    bot: Bot, fake: FakeBotAPI, chat_id: int
+) -> None:
+    """Sending a message again is the rate limiter's decision, which knows what is safe."""
+    fake.fail("sendMessage", 500)
+    with pytest.raises(NetworkError):
+        await bot.send_message(chat_id, "hello")
+    assert len(fake.calls_to("sendMessage")) == 1
 
 
 async def test_an_answer_that_is_not_json_is_one_short_error_and_not_logged(

@@ -34,6 +34,7 @@ from knowledge.loader import bundled_path
 from tests.auxil.bot_process import QUESTION, spawn_faqbot, stop, write_config
 from tests.auxil.conversation import chat_of, running, sends, wait_until
 from tests.auxil.fake_bot_api import Call, FakeBotAPI
+from tests.auxil.fault_run import fault_run
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:.*retry_after.*:telegram.warnings.PTBDeprecationWarning"
@@ -352,3 +353,31 @@ def test_the_pauses_between_attempts_double_up_to_a_bound_and_are_jittered() -> 
         pauses = {limiter.pause_before(attempt) for _ in range(50)}
         assert all(ceiling / 2 <= pause <= ceiling for pause in pauses)
         assert len(pauses) > 1, "jittered, so that held-up replies do not retry in step"
+
+
+# Hundreds of questions under random faults -----------------------------------
+
+FAULT_RUN_QUESTIONS = 150
+
+
+async def test_under_random_faults_no_answer_is_lost_cut_short_or_repeated(
+    fake: FakeBotAPI, tmp_path: Path
+) -> None:
+    """Issue 10's fault run, shorter: the bot as a process, with its production settings
+    and logging, against every fault of the run at its rate (tests/auxil/fault_run.py).
+
+    One line per fault it recovered from: a warning for each failure, a 429 is
+    python-telegram-bot's one info line; no error, no traceback.
+    """
+    run = await fault_run(fake, tmp_path, questions=FAULT_RUN_QUESTIONS, seed=10)
+    assert run.exit_code == 0, run.log
+    assert run.multi_part > 0, "some answers are a contact card and a text"
+    assert sum(run.injected.values()) >= 10, "the faults were hit"
+    assert (run.lost, run.cut_short, run.repeated, run.different) == ([], [], [], []), run.summary()
+    assert run.other_lines == [], "no traceback"
+    assert run.records("ERROR") == [] and run.records("CRITICAL") == []
+    too_many = sum(n for fault, n in run.injected.items() if fault.endswith("too_many_requests"))
+    assert len(run.records("WARNING")) == sum(run.injected.values()) - too_many, run.summary()
+    assert all(len(line) < 400 for line in run.log.splitlines()), "no page in a log line"
+    start_and_stop = 4
+    assert len(run.records("INFO")) <= too_many + start_and_stop, run.records("INFO")
