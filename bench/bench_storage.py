@@ -42,6 +42,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime
+import itertools
 import logging
 import os
 import random
@@ -304,7 +305,7 @@ def fill_log(path: Path, engine: Engine, sizes: Sizes, now: float) -> dict[str, 
         return "".join(rng.choice(syllables) for _ in range(rng.randint(2, 4)))
 
     wordings = [" ".join(word() for _ in range(rng.randint(2, 6))) for _ in range(sizes.wordings)]
-    weights = [1.0 / (rank + 3) for rank in range(sizes.wordings)]
+    weights = list(itertools.accumulate(1.0 / (rank + 3) for rank in range(sizes.wordings)))
     users = [f"{rng.getrandbits(128):032x}" for _ in range(20_000)]
     rows = []
     for n in range(sizes.rows):
@@ -317,7 +318,7 @@ def fill_log(path: Path, engine: Engine, sizes: Sizes, now: float) -> dict[str, 
                 (n + 1, at, user, language, f"asked about {entry}", "answer", entry, None, 80.0)
             )
         else:
-            text = rng.choices(wordings, weights)[0]
+            text = rng.choices(wordings, cum_weights=weights)[0]
             kind = rng.choice(("fallback", "did_you_mean", "did_you_mean", "greeting"))
             closest = rng.choice(entries) if kind == "did_you_mean" else None
             rows.append((n + 1, at, user, language, text, kind, None, closest, 40.0))

@@ -8,6 +8,7 @@ import sqlite3
 import stat
 import struct
 import time
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -368,3 +369,35 @@ def test_an_unreadable_salt_file_names_the_file_and_what_to_do(db_path: Path) ->
 
     assert str(salt_file) in str(raised.value)
     assert "backup" in str(raised.value)
+
+
+def test_stats_are_counted_in_sql_as_they_were_counted_row_by_row(storage: Storage) -> None:
+    """/stats counts in SQL now: the same figures as counting the week's rows in Python,
+    ties between equally asked items going to the one asked first, as Counter does."""
+    now = time.time()
+    asked = [  # (entry or None, question, days ago); equal times make the ties
+        ("event", "where", 0.5),
+        ("contact", "who", 0.5),
+        ("contact", "who again", 3),
+        ("event", "where again", 3),
+        (None, "visa for chile", 2),
+        (None, "hotels", 0.2),
+        (None, "visa for chile", 6),
+        (None, "too old", 8),
+        (None, "?!", 1),
+    ]
+    for user, (entry, text, days) in enumerate(asked):
+        storage.log_question(user, text, "en", "answer", entry, None, 50.0, now - days * DAY)
+    storage.log_feedback(1, "contact", -1)
+
+    stats = storage.stats(now)
+
+    week = storage.questions_since(now - 7 * DAY)
+    day = [q for q in week if q.at >= now - DAY]
+    assert (stats.asked_day, stats.answered_day) == (len(day), sum(1 for q in day if q.entry_id))
+    assert (stats.asked_week, stats.answered_week) == (5 + 3, 4)
+    assert stats.top_entries == Counter(q.entry_id for q in week if q.entry_id).most_common(5)
+    # Asked first: three days ago, at the very time of an event question logged after it.
+    assert stats.top_entries[0][0] == "contact"
+    assert stats.top_unanswered == [("visa for chile", 2), ("hotels", 1)]
+    assert stats.votes == {"contact": (0, 1)}
