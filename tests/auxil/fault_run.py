@@ -14,10 +14,10 @@ as the bot renders it (the contact card, then the text, split if long). After
 the run every chat is compared with it: an answer is lost (nothing came),
 cut short (a part missing), repeated (a part came twice) or different (the
 bot said something else). At the end the bot is stopped with SIGTERM, as
-systemd stops it, and its log lines are counted by level; a line that is not
-a log record (a traceback) is counted apart. getUpdates keeps failing
-through the stop, so the poll that acknowledges the last updates meets the
-faults too.
+systemd stops it (and, if asked, once halfway too, then started again), and
+its log lines are counted by level; a line that is not a log record (a
+traceback) is counted apart. getUpdates keeps failing through the stops, so
+the poll that acknowledges the last updates meets the faults too.
 
 Used by tests/test_faults.py (a short run) and bench/bench_faults.py (400
 questions over several seeds).
@@ -70,7 +70,7 @@ class FaultRun:
     injected: Counter[str] = field(default_factory=Counter)  # fault -> times
     log_levels: Counter[str] = field(default_factory=Counter)  # level -> lines
     other_lines: list[str] = field(default_factory=list)  # not log records
-    exit_code: int | None = None
+    exit_codes: list[int] = field(default_factory=list)  # of each process, in turn
     seconds: float = 0.0
     log: str = ""
 
@@ -90,7 +90,7 @@ class FaultRun:
             f"{len(self.cut_short)}, repeated {len(self.repeated)}, different "
             f"{len(self.different)}; faults injected {sum(self.injected.values())} ({faults}); "
             f"log lines {self.log_lines} ({levels}; other {len(self.other_lines)}); "
-            f"exit code {self.exit_code}"
+            f"exit codes {self.exit_codes}"
         )
 
 
@@ -142,8 +142,12 @@ async def fault_run(
     seed: int,
     per_second: float = 25.0,
     timeout: float = 120.0,
+    restart: bool = False,
 ) -> FaultRun:
-    """Ask `questions` questions at `per_second` under the faults; stop the bot; compare."""
+    """Ask `questions` questions at `per_second` under the faults; stop the bot; compare.
+
+    With `restart`, the bot is stopped with SIGTERM halfway and started again.
+    """
     result = check_file(bundled_path())
     assert result.loaded is not None
     engine = Engine(result.loaded)
@@ -157,11 +161,20 @@ async def fault_run(
     for method in ("sendMessage", "sendContact"):
         fake.random_faults(method, SEND_FAULTS, seed)
     fake.random_faults("getUpdates", POLL_FAULTS, seed)
-    process = await spawn_faqbot(write_config(tmp_path, fake))
+    config = write_config(tmp_path, fake)
+    process = await spawn_faqbot(config)
     started = time.monotonic()
     chats: list[int] = []
+    logs: list[str] = []
     try:
         for number, question in enumerate(asked):
+            if restart and number == len(asked) // 2:
+                # Stopped mid-run, as systemd restarts it: the updates in
+                # flight are finished and acknowledged, then a new process goes on.
+                code, log = await stop(process, timeout=60)
+                logs.append(log)
+                run.exit_codes.append(code)
+                process = await spawn_faqbot(config)
             update = fake.message(question, user_id=FIRST_USER + number)
             chats.append(int(update["message"]["chat"]["id"]))
             await asyncio.sleep(1 / per_second)
@@ -183,7 +196,10 @@ async def fault_run(
     finally:
         # SIGTERM, as systemd stops it: the updates in flight are finished,
         # so a late duplicate would show in the comparison below.
-        run.exit_code, run.log = await stop(process, timeout=60)
+        code, log = await stop(process, timeout=60)
+        logs.append(log)
+        run.exit_codes.append(code)
+        run.log = "".join(logs)
     for chat, parts in zip(chats, expected, strict=True):
         sent = sent_parts(fake, chat)
         if not sent:
