@@ -52,6 +52,6 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         )
         return
     if isinstance(error, TelegramError):
-        log.error("%s lost its answer: %s", where, describe(error))
+        log.error("%s failed, its answer lost: %s", where, describe(error))
         return
     log.error("%s failed", where, exc_info=error)

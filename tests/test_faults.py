@@ -172,7 +172,7 @@ async def test_a_send_telegram_never_receives_is_given_up_after_the_window_one_e
         [error] = [r for r in caplog.records if r.levelno >= logging.ERROR]
         assert error.exc_info is None
         assert error.getMessage().startswith(
-            f"update {update['update_id']} in chat {lost} lost its answer: NotSent: "
+            f"update {update['update_id']} in chat {lost} failed, its answer lost: NotSent: "
             f"sendMessage to chat {lost} not sent: {len(attempts)} attempts in"
         )
         warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
@@ -290,7 +290,7 @@ async def test_a_user_who_blocked_the_bot_is_given_up_on_and_others_are_answered
     assert sends(fake, blocked_chat) == []
     [error] = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert error.exc_info is None, "a refusal is one line, not a traceback"
-    assert f"in chat {blocked_chat} lost its answer: Forbidden" in error.getMessage()
+    assert f"in chat {blocked_chat} failed, its answer lost: Forbidden" in error.getMessage()
     assert_answered_once(fake, others)
     await assert_still_serving(bot, fake)
 
