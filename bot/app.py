@@ -45,8 +45,8 @@ from handlers import admin, buttons, conversation, errors, inline
 from handlers.errors import describe
 from handlers.menus import publish_menus
 from handlers.services import SERVICES_KEY, Services
+from handlers.topics import RecentTopics
 from knowledge.check import check_file
-from knowledge.context import RecentTopics
 from knowledge.engine import Engine
 from knowledge.policy import PolicyError
 from knowledge.reload import Reloader

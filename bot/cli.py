@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Config, ConfigError, load_config
+from handlers.topics import RecentTopics
 from knowledge.answer import Answer
 from knowledge.check import check_file
-from knowledge.context import RecentTopics
 from knowledge.engine import Engine
 from knowledge.policy import AnswerPolicy, PolicyError
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TextIO
 
+from handlers.topics import RecentTopics
 from knowledge.answer import Answer, Kind, Link, contact_lines
-from knowledge.context import RecentTopics
 from knowledge.engine import Engine
 from knowledge.schema import COMMAND_ENTRIES, Language
 

@@ -16,7 +16,7 @@ from telegram.ext import ContextTypes
 
 from bot.storage import Recorder
 from handlers.language import known_language
-from knowledge.context import RecentTopics
+from handlers.topics import RecentTopics
 from knowledge.engine import Engine
 from knowledge.reload import Reloader
 from knowledge.schema import Language

@@ -3,17 +3,13 @@
 People in a chat do not repeat the topic: after the Regional Conference on
 Migration they ask "when was it created?", "and how many countries?",
 "¿y dónde?". The engine takes the last topic as an input (`Engine.ask(...,
-context=entry_id)`) and stays pure; who remembers what, for whom and for how
-long is the caller's business (`RecentTopics` below, one per chat or per
-user in a group, kept by the Telegram handlers, the terminal chat and
-`faqbot ask --context`).
+context=entry_id)`) and stays pure: knowledge/ keeps no per-user state. Who
+remembers what, for whom and for how long is the caller's business
+(`handlers.topics.RecentTopics`, kept by the Telegram handlers, the terminal
+chat and `faqbot ask --context`).
 """
 
 from __future__ import annotations
-
-import time
-from collections import OrderedDict
-from collections.abc import Callable
 
 from knowledge.normalise import content_words, words
 from knowledge.question_kind import asked_kinds
@@ -52,41 +48,3 @@ def is_follow_up(text: str) -> bool:
 def points_back(text: str) -> bool:
     """Whether a message refers to something said before ("who signed it?")."""
     return not BACK_REFERENCES.isdisjoint(words(text))
-
-
-class RecentTopics:
-    """The last topic answered for each conversation, bounded in number and in time.
-
-    Kept in memory only: a restart forgets, as a person would after a pause.
-    """
-
-    def __init__(
-        self, minutes: float, most: int = 10_000, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self._seconds = minutes * 60.0
-        self._most = most
-        self._clock = clock
-        self._topics: OrderedDict[object, tuple[str, float]] = OrderedDict()
-
-    def get(self, key: object) -> str | None:
-        """The topic of this conversation, or None if there is none or it is too old."""
-        found = self._topics.get(key)
-        if found is None:
-            return None
-        topic, at = found
-        if self._clock() - at > self._seconds:
-            del self._topics[key]
-            return None
-        return topic
-
-    def set(self, key: object, topic: str | None) -> None:
-        """Remember a topic (None forgets: `/start`, a new conversation)."""
-        self._topics.pop(key, None)
-        if topic is None:
-            return
-        self._topics[key] = (topic, self._clock())
-        while len(self._topics) > self._most:
-            self._topics.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._topics)

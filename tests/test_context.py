@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import pytest
 
+from handlers.topics import RecentTopics
 from knowledge.answer import Answer, Kind
-from knowledge.context import RecentTopics, is_follow_up
+from knowledge.context import is_follow_up
 from tests.auxil.knowledge_fixtures import bundled_engine, bundled_entry
 
 
