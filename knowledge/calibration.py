@@ -124,10 +124,12 @@ def fit(engine: Engine, samples: Sequence[Sample], items: Sequence[Labelled]) ->
 def decide(
     policy: AnswerPolicy, samples: Sequence[Sample], items: Sequence[Labelled]
 ) -> dict[int, tuple[float, bool]]:
-    """Per item: the policy's probability for its surest reading, and whether that is right."""
+    """Per item: the probability of its surest reading, as the engine judges it (the
+    topic's, see AnswerPolicy.topic_probability), and whether that reading is right."""
     chosen: dict[int, tuple[float, bool]] = {}
     for sample in samples:
-        probability = policy.probability(dict(zip(FEATURES, sample.values, strict=True)))
+        values = dict(zip(FEATURES, sample.values, strict=True))
+        probability = policy.topic_probability(values)
         if sample.item not in chosen or probability > chosen[sample.item][0]:
             chosen[sample.item] = (probability, sample.right)
     return chosen

@@ -186,9 +186,7 @@ class Engine:
         )
 
     def _topic_probability(self, reading: Assessed) -> float:
-        """How sure the policy is of the reading's topic, whether or not the release
-        holds the kind of fact asked: the surest topic is the one to talk about."""
-        return max(reading.probability, self._unless_kind(reading))
+        return self.policy.topic_probability(reading.features)
 
     def _follows(self, alone: Assessed | None, following: Assessed, context: str | None) -> bool:
         """Whether a follow-up is about the previous topic rather than one of its own.
@@ -208,13 +206,6 @@ class Engine:
         assert best is not None
         previous = next((r.score for r in alone.ranking.results if r.entry_id == context), 0.0)
         return best.entry_id == context or best.score - previous < TOPIC_SWITCH_LEAD
-
-    def _unless_kind(self, reading: Assessed) -> float:
-        """The policy's probability had the message not asked for a kind of fact the
-        best entry does not hold: high when the topic is clear but the fact is not there."""
-        if not reading.features["kind_missing"]:
-            return 0.0
-        return self.policy.probability({**reading.features, "kind_missing": 0.0})
 
     def _as_claimed(
         self, loaded: Loaded, reading: Assessed, entry: Entry, answer: Answer
@@ -306,37 +297,37 @@ class Engine:
                 texts.append(part)
         rankings = [(text, loaded.matcher.rank(text, language=language)) for text in texts]
         firsts = {ranking.best.entry_id for _, ranking in rankings if ranking.best is not None}
-        assessed = []
-        for position, (text, ranking) in enumerate(rankings):
-            if ranking.best is None:
-                continue
-            entry = loaded.knowledge.entry(ranking.best.entry_id)
-            holds = entry.holds if entry is not None else ()
-            kinds = asked_kinds(text)
-            asked_words = frozenset(content_words(question_part(text)))
-            values = features(
-                ranking, language, position > 0, kinds, holds, len(firsts) > 1, asked_words
-            )
-            assessed.append(
-                Assessed(ranking, values, self.policy.probability(values), position > 0, text)
-            )
+        assessed = [
+            self._judge(loaded, ranking, text, language, position > 0, len(firsts) > 1)
+            for position, (text, ranking) in enumerate(rankings)
+            if ranking.best is not None
+        ]
         topic = loaded.knowledge.entry(context) if context is not None else None
         if topic is not None and is_follow_up(question):
-            ranking = loaded.matcher.rank(
-                f"{question} {topic.title(language or 'en')}", language=language
-            )
+            title = topic.title(language or "en")
+            ranking = loaded.matcher.rank(f"{question} {title}", language=language)
             if ranking.best is not None:
-                entry = loaded.knowledge.entry(ranking.best.entry_id)
-                holds = entry.holds if entry is not None else ()
-                asked_words = frozenset(content_words(question_part(question)))
-                values = features(
-                    ranking, language, False, asked_kinds(question), holds, False, asked_words
-                )
-                probability = self.policy.probability(values)
-                assessed.append(
-                    Assessed(ranking, values, probability, False, question, in_context=True)
-                )
+                reading = self._judge(loaded, ranking, question, language, False, False)
+                assessed.append(replace(reading, in_context=True))
         return assessed
+
+    def _judge(
+        self,
+        loaded: Loaded,
+        ranking: Ranking,
+        text: str,
+        language: Language | None,
+        part: bool,
+        disagree: bool,
+    ) -> Assessed:
+        """One reading's features and the policy's probability; `text` is what the
+        reader asked (for a follow-up, without the topic's title the ranking read)."""
+        assert ranking.best is not None
+        entry = loaded.knowledge.entry(ranking.best.entry_id)
+        holds = entry.holds if entry is not None else ()
+        asked_words = frozenset(content_words(question_part(text)))
+        values = features(ranking, language, part, asked_kinds(text), holds, disagree, asked_words)
+        return Assessed(ranking, values, self.policy.probability(values), part, text)
 
     def open(self, entry_id: str, language: Language) -> Answer | None:
         """The answer of one entry, for buttons, commands and deep links; None if unknown."""

@@ -50,9 +50,6 @@ class Lexicon:
         self._longest = max((len(phrase) for phrase in self._written), default=0)
         self.stems = frozenset(stem for phrase in self._stemmed for stem in phrase)
 
-    def __len__(self) -> int:
-        return len(self._written)
-
     def apply(
         self, written: Sequence[str], stems: Sequence[str], certainty: Sequence[float]
     ) -> list[tuple[str, float]]:

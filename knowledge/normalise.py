@@ -151,11 +151,6 @@ def content_words(text: str) -> list[str]:
     return list(dict.fromkeys(token for token in words(text) if token not in STOP_WORDS))
 
 
-def content_tokens(text: str, language: Language) -> list[str]:
-    """The stems of a text's content words, in order, without repeats."""
-    return list(dict.fromkeys(stem(token, language) for token in content_words(text)))
-
-
 # Phrases after which a chatty message says what it asks: "Hi, I'm a student
 # writing a report and I'd like to know what ECLAC recommends", "buenas, una
 # consulta: ¿quién es el contacto?". Folded, as `fold` leaves text.

@@ -137,6 +137,15 @@ class AnswerPolicy:
         z = self.intercept + sum(self.weights[name] * values[name] for name in FEATURES)
         return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
 
+    def topic_probability(self, values: dict[str, float]) -> float:
+        """How sure the policy is of the best entry's topic, whether or not it holds the
+        kind of fact asked: the probability had the message not asked for a missing
+        kind. The engine talks about the surest topic, and says when the fact is not
+        there ("the press release does not say where…")."""
+        if not values["kind_missing"]:
+            return self.probability(values)
+        return max(self.probability(values), self.probability({**values, "kind_missing": 0.0}))
+
     def contributions(self, values: dict[str, float]) -> list[tuple[str, float, float]]:
         """(feature, its value, what it adds to the log-odds), largest effect first."""
         rows = [(name, values[name], self.weights[name] * values[name]) for name in FEATURES]
