@@ -13,8 +13,7 @@ from dataclasses import dataclass
 
 from telegram.constants import InlineKeyboardButtonLimit
 
-from handlers.language import known_language
-from knowledge.schema import Language
+from knowledge.schema import Language, known_language
 
 _ENTRY = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
 # Only the digits `encode` writes: ASCII, no leading zeros ("²" and "٣" are digits to Python).

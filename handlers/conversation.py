@@ -12,11 +12,10 @@ from telegram.error import TimedOut
 from telegram.ext import ContextTypes
 
 from handlers.inline import HELP_START_PARAMETER
-from handlers.language import known_language
 from handlers.render import escape, render
 from handlers.services import Services, services
 from knowledge.answer import Answer, Kind
-from knowledge.schema import COMMAND_ENTRIES, Language
+from knowledge.schema import COMMAND_ENTRIES, Language, known_language
 from knowledge.vcard import vcard
 
 log = logging.getLogger(__name__)

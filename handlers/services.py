@@ -15,11 +15,10 @@ from telegram import User
 from telegram.ext import ContextTypes
 
 from bot.storage import Recorder
-from handlers.language import known_language
 from handlers.topics import RecentTopics
 from knowledge.engine import Engine
 from knowledge.reload import Reloader
-from knowledge.schema import Language
+from knowledge.schema import Language, known_language
 
 SERVICES_KEY = "faqbot"
 T = TypeVar("T")

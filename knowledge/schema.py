@@ -12,6 +12,19 @@ from typing import Literal
 Language = Literal["en", "es"]
 LANGUAGES: tuple[Language, ...] = ("en", "es")
 
+
+def known_language(code: str | None) -> Language | None:
+    """`code` when it is one of the bot's languages ("en", "es"), else None.
+
+    For codes from outside (button data, the database, a command's argument):
+    what comes back is checked, so the type says so.
+    """
+    for language in LANGUAGES:
+        if code == language:
+            return language
+    return None
+
+
 # The kinds of fact a question may ask for and an entry may hold (`holds`);
 # knowledge.question_kind tells them from a question's words.
 KINDS = ("place", "time", "who", "leader", "number", "outcome", "later")
