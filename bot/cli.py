@@ -53,7 +53,7 @@ def cmd_ask(args: argparse.Namespace, config: Config) -> int:
             continue
         context = topics.get("ask") if args.context else None
         answer = engine.ask(question, language=args.lang, context=context)
-        topics.set("ask", answer.topic or context)
+        topics.answered("ask", answer)
         if args.json:
             shown = answer.to_json()
             if args.explain:

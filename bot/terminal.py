@@ -72,7 +72,7 @@ def run_chat(
         if message.split()[0].casefold() in ("/start", "/help", "/ayuda"):
             topics.set(CHAT, None)
         answer = _answer(engine, message, choices, language, current, topics.get(CHAT))
-        topics.set(CHAT, answer.topic or topics.get(CHAT))
+        topics.answered(CHAT, answer)
         current = answer.language
         text, choices = render_plain(answer, engine)
         print(text, file=out)

@@ -132,7 +132,7 @@ def ask(
         context=topic,
     )
     if conversation is not None:
-        services_.topics.set(conversation, answer.topic or topic)
+        services_.topics.answered(conversation, answer)
     closest = answer.suggestions[0].entry_id if answer.suggestions else None
     question_id = services_.recorded(
         lambda: services_.storage.log_question(

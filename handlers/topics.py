@@ -9,6 +9,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
+from knowledge.answer import Answer
+
 
 class RecentTopics:
     """The last topic answered for each conversation, bounded in number and in time.
@@ -43,6 +45,11 @@ class RecentTopics:
         self._topics[key] = (topic, self._clock())
         while len(self._topics) > self._most:
             self._topics.popitem(last=False)
+
+    def answered(self, key: object, answer: Answer) -> None:
+        """After a reply: its topic is the one to follow; a reply about nothing in
+        particular ("did you mean", the fallback) keeps the topic there was."""
+        self.set(key, answer.topic or self.get(key))
 
     def __len__(self) -> int:
         return len(self._topics)
