@@ -39,10 +39,16 @@ class Named:
 
 
 @cache
+def _names() -> dict[str, list[list[str]]]:
+    """data/names.yaml: per kind, lists of a canonical name and its other names."""
+    path = Path(__file__).with_name("data") / "names.yaml"
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+@cache
 def _places() -> dict[str, tuple[re.Pattern[str], dict[str, str]]]:
     """Per kind, one pattern of every name, and each folded name's canonical name."""
-    path = Path(__file__).with_name("data") / "names.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = _names()
     result = {}
     for kind, key in _NAMED_KINDS.items():
         canonical: dict[str, str] = {}
@@ -58,8 +64,7 @@ def _places() -> dict[str, tuple[re.Pattern[str], dict[str, str]]]:
 @cache
 def _spanish_names() -> dict[str, str]:
     """Canonical name -> its Spanish name, where names.yaml gives one."""
-    path = Path(__file__).with_name("data") / "names.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = _names()
     return {
         names[0]: names[1] for key in _NAMED_KINDS.values() for names in data[key] if len(names) > 1
     }
