@@ -62,7 +62,7 @@ SPANISH_STOP_WORDS = frozenset(
     mucho muchas muchisimas muchisimo mil adios chao hasta luego perdon perdona
     disculpa disculpe molestar genial perfecto vale bueno buen buena
     estoy estamos gustaria encantaria interesa llevo
-    q k pq xq porq d x tb tmb tmbn
+    q k pq xq porq d x tb tmb tmbn pa xa
     realmente exactamente basicamente justamente
     menciona mencionan mencionado mencionada mencionados mencionadas mencionar
     """.split()
