@@ -208,20 +208,6 @@ POLICY_ANSWERS = pytest.mark.xfail(
 )
 
 
-CHATTY_XFAIL = pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "up to two words the knowledge base has never seen count against a message "
-        "(matcher.UNKNOWN_FACTOR), and a preamble that is more than a self-introduction "
-        "('reading about migration', 'a briefing for my minister') is not read apart from "
-        "the question, since there it often names the subject ('For the World Bank report, "
-        "who wrote it?'): 'did you mean', with the right entry first. Counting fewer unknown "
-        "words in long messages answered 8 of 51 long off-topic messages wrongly, and "
-        "reading every preamble apart 40 of 140"
-    ),
-)
-
-
 @pytest.mark.parametrize(
     ("entry_id", "lang", "question"),
     [
@@ -255,12 +241,11 @@ CHATTY_XFAIL = pytest.mark.xfail(
             "llevo tiempo leyendo sobre migración y me gustaría saber qué recomienda la "
             "CEPAL a los gobiernos",
         ),
-        pytest.param(
+        (
             "contact",
             "en",
             "Hello, sorry to bother you, I'm writing an article about migration in Latin "
             "America and I would like to know who the press contact for this is",
-            marks=CHATTY_XFAIL,
         ),
         (
             "forums",
