@@ -202,6 +202,14 @@ def cmd_calibrate(args: argparse.Namespace, config: Config) -> int:
         print(f"== {name}: cross-validated ({args.folds} folds by message)")
         print(format_report(report, show_misses=args.misses))
         print()
+    if args.shuffles > 1:
+        from knowledge.calibration import shuffled_means
+
+        print(f"== mean of {args.shuffles} cross-validations, the folds shuffled differently")
+        for name, rates in shuffled_means(engine, sets, args.folds, args.shuffles).items():
+            shown = "  ".join(f"{rate} {value:.1%}" for rate, value in rates.items())
+            print(f"{name:<24} {shown}")
+        print()
     print(f"answer at probability >= {policy.answer_at:.3f}")
     for name, weight in policy.weights.items():
         print(f"  {name:<20} {weight:+.3f}")
@@ -273,6 +281,9 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--write", action="store_true", help="write the fitted policy")
     calibrate.add_argument("--output", help="where to write it (default: the bundled one)")
     calibrate.add_argument("--misses", action="store_true", help="list each set's misses")
+    calibrate.add_argument(
+        "--shuffles", type=int, default=1, help="also average N differently shuffled CVs"
+    )
     report = command("report", "unanswered and down-voted questions, grouped")
     report.add_argument("--since", type=int, default=30, metavar="DAYS")
     report.add_argument("--format", choices=("table", "csv"), default="table")

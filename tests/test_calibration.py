@@ -11,7 +11,17 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from knowledge.calibration import cross_validate, fit, samples_of
+import pytest
+
+from knowledge.calibration import (
+    SEED,
+    LabelledSet,
+    cross_validate,
+    fit,
+    samples_of,
+    shuffled_means,
+    summary,
+)
 from knowledge.evaluation import measure, read_labelled, report_of
 from knowledge.policy import FEATURES, AnswerPolicy, bundled_policy_path
 from tests.auxil.knowledge_fixtures import DEV_SET, ROOT, bundled_engine
@@ -66,3 +76,23 @@ def test_the_bundled_policy_says_what_it_was_fitted_on_and_how_it_did():
     for figures in policy.about["cross_validated"].values():
         if isinstance(figures, dict):
             assert 0 <= figures["answer_language"] <= 1
+
+
+def test_a_curator_averages_cross_validations_over_differently_shuffled_folds():
+    """`--shuffles N`: one split moves a rate by a point or two; N splits average it."""
+    engine = bundled_engine()
+    ids = [entry.id for entry in engine.knowledge.entries]
+    dev, traps = read_labelled(DEV_SET, ids), read_labelled(TRAPS, ids)
+    items = dev + traps
+    samples = samples_of(engine, items)
+    sets = [LabelledSet("dev.tsv", dev), LabelledSet("traps.tsv", traps)]
+    runs = []
+    for shuffle in range(2):
+        outcomes = cross_validate(engine, samples, items, 3, seed=SEED + shuffle)
+        runs.append(summary(report_of(outcomes[: len(dev)])))
+
+    means = shuffled_means(engine, sets, folds=3, shuffles=2)
+
+    for rate in ("answered_right", "answered_wrong"):
+        assert means["dev.tsv"][rate] == pytest.approx((runs[0][rate] + runs[1][rate]) / 2)
+    assert set(means["traps.tsv"]) == {"out_of_scope_refused", "answer_language"}
