@@ -497,19 +497,19 @@ def run_profiled_faqbot(config_path: str, output: str) -> None:
 
     from telegram import Update
 
-    from bot.app import build_application, open_services
+    from bot.app import build_application, open_backend
     from bot.config import load_config
 
     config = load_config(config_path)
-    services = open_services(config)
-    application = build_application(config, services)
+    backend = open_backend(config)
+    application = build_application(config, backend)
     profiler = cProfile.Profile()
     profiler.enable()
     try:
         application.run_polling(allowed_updates=Update.ALL_TYPES)
     finally:
         profiler.disable()
-        services.storage.close()
+        backend.close()
         profiler.dump_stats(output)
 
 

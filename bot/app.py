@@ -17,6 +17,7 @@ import sqlite3
 import sys
 import warnings
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -40,6 +41,7 @@ from telegram.warnings import PTBDeprecationWarning
 from bot.aiohttp_request import AiohttpRequest
 from bot.config import Config
 from bot.logs import TokenFilter, setup_logging
+from bot.reporting import LoggedReviews
 from bot.storage import Recorder, StorageError
 from handlers import admin, buttons, conversation, errors, inline
 from handlers.errors import describe
@@ -336,12 +338,12 @@ async def _watch_knowledge(application: Application, svc: Services, interval: fl
                 log.exception("reloading the changed knowledge base failed")
 
 
-async def _prune_daily(svc: Services) -> None:
+async def _prune_daily(storage: Recorder) -> None:
     """Apply the retention period while the bot runs for months, not only at start."""
     while True:
         await asyncio.sleep(PRUNE_EVERY)
         try:
-            removed = await asyncio.to_thread(svc.storage.prune)
+            removed = await asyncio.to_thread(storage.prune)
         except sqlite3.Error as error:  # try again next time
             log.warning("pruning old rows failed: %s", error)
             continue
@@ -367,9 +369,10 @@ def _log_failure(task: asyncio.Task[Any]) -> None:
         log.error("the SIGHUP reload failed", exc_info=task.exception())
 
 
-def build_application(config: Config, svc: Services) -> Application:
+def build_application(config: Config, backend: Backend) -> Application:
     """The configured Application, handlers registered, not yet started."""
     assert config.telegram.token is not None
+    svc = backend.services
 
     async def post_init(application: Application) -> None:
         await publish_menus(application.bot, svc)
@@ -384,7 +387,7 @@ def build_application(config: Config, svc: Services) -> Application:
         loop = asyncio.get_running_loop()
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signal.SIGHUP, _start_reload, application, svc)
-        tasks = [asyncio.create_task(_prune_daily(svc))]
+        tasks = [asyncio.create_task(_prune_daily(backend.storage))]
         if config.knowledge.watch:
             tasks.append(
                 asyncio.create_task(
@@ -431,7 +434,19 @@ def build_application(config: Config, svc: Services) -> Application:
     return application
 
 
-def open_services(config: Config) -> Services:
+@dataclass(frozen=True)
+class Backend:
+    """What `faqbot run` opens before it talks to Telegram: the handlers' services,
+    and the recorder behind them, which is closed when the bot stops."""
+
+    services: Services
+    storage: Recorder
+
+    def close(self) -> None:
+        self.storage.close()
+
+
+def open_backend(config: Config) -> Backend:
     """Load the knowledge base and open the database; errors are one clear line."""
     result = check_file(config.knowledge.path)
     if result.loaded is None:
@@ -450,15 +465,17 @@ def open_services(config: Config) -> Services:
     except StorageError as error:
         raise StartError(str(error)) from None
     storage.prune()
-    return Services(
+    services = Services(
         engine=engine,
         reloader=Reloader(engine, config.knowledge.path),
-        storage=storage,
+        records=storage,
+        reviews=LoggedReviews(storage, engine),
         admins=frozenset(config.telegram.admins),
         topics=RecentTopics(
             config.conversation.context_minutes, most=config.conversation.context_chats
         ),
     )
+    return Backend(services, storage)
 
 
 class StartError(Exception):
@@ -498,17 +515,17 @@ def run_bot(config: Config) -> int:
         return 2
     try:
         # Local problems first: a broken knowledge base or database needs no Telegram.
-        svc = open_services(config)
+        backend = open_backend(config)
     except StartError as error:
         print(f"faqbot: {error}", file=sys.stderr)
         return 2
     try:
         asyncio.run(_check_token(config))
     except StartError as error:
-        svc.storage.close()
+        backend.close()
         print(f"faqbot: {TokenFilter(token).mask(str(error))}", file=sys.stderr)
         return 2
-    application = build_application(config, svc)
+    application = build_application(config, backend)
     try:
         if config.webhook is None:
             application.run_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
@@ -537,5 +554,5 @@ def run_bot(config: Config) -> int:
         )
         return 2
     finally:
-        svc.storage.close()
+        backend.close()
     return 0

@@ -12,9 +12,9 @@ from telegram.constants import ChatType, InlineKeyboardMarkupLimit, MessageLimit
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot.reporting import ReviewItem, review_items
 from handlers import callback_data
 from handlers.menus import publish_menus
+from handlers.records import ReviewItem
 from handlers.render import escape
 from handlers.services import Services, services
 from knowledge.editing import add_question
@@ -44,7 +44,7 @@ async def _refuse_unless_admin(update: Update, context: ContextTypes.DEFAULT_TYP
         return False
     # Hashed, as the README promises: the log is kept longer and read by more people.
     log.warning(
-        "admin command refused for user %s", svc.storage.user_hash(user.id) if user else None
+        "admin command refused for user %s", svc.records.user_hash(user.id) if user else None
     )
     language = svc.language_for(user)
     refusal = svc.engine.text("admin_only", language)
@@ -189,7 +189,7 @@ def stats_text(svc: Services, language: Language, now: float | None = None) -> s
     """
     now = now if now is not None else time.time()
     text = svc.engine.text
-    stats = svc.storage.stats(now)
+    stats = svc.records.stats(now)
     lines = [f"<b>{escape(text('stats_questions', language))}</b>"]
     periods = (
         (text("stats_day", language), stats.asked_day, stats.answered_day),
@@ -282,7 +282,7 @@ def _reason(svc: Services, item: ReviewItem, language: Language) -> str:
 def _mark_group_reviewed(svc: Services, item: ReviewItem, action: str) -> None:
     """Every wording in the group is settled, not only the one shown (queued, no waiting)."""
     for text in dict.fromkeys((item.text, *item.wordings)):
-        svc.storage.mark_reviewed(text, action)
+        svc.records.mark_reviewed(text, action)
 
 
 async def on_review(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -294,7 +294,7 @@ async def on_review(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     language = svc.language_for(update.effective_user)
     # Counted by SQLite and re-ranked by the engine in a worker thread: the loop answers on.
-    items = await asyncio.to_thread(review_items, svc.storage, svc.engine, time.time() - 30 * DAY)
+    items = await asyncio.to_thread(svc.reviews.review_items, time.time() - 30 * DAY)
     if not items:
         await update.effective_message.reply_text(escape(svc.engine.text("review_empty", language)))
         return

@@ -134,17 +134,14 @@ def ask(
     if conversation is not None:
         services_.topics.answered(conversation, answer)
     closest = answer.suggestions[0].entry_id if answer.suggestions else None
-    question_id = services_.recorded(
-        lambda: services_.storage.log_question(
-            user.id if user else 0,
-            text,
-            answer.language,
-            str(answer.kind),
-            answer.entry_id if answer.matched else None,
-            closest,
-            answer.score,
-        ),
-        0,
+    question_id = services_.records.log_question(
+        user.id if user else 0,
+        text,
+        answer.language,
+        str(answer.kind),
+        answer.entry_id if answer.matched else None,
+        closest,
+        answer.score,
     )
     return answer, question_id
 
@@ -224,7 +221,7 @@ async def on_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if choice is None:
         await reply_with_text(message, svc, "language_usage", svc.language_for(user))
         return
-    svc.recorded(lambda: svc.storage.set_language(user.id, choice), None)
+    svc.records.set_language(user.id, choice)
     await reply_with_text(message, svc, "language_set", choice)
 
 

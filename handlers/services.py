@@ -1,35 +1,35 @@
 """What the handlers need, kept in `application.bot_data` under one key.
 
 Handlers stay thin: they read the update, call these services, and render.
+What the services are made of is stated here and in `handlers.records` as
+Protocols; bot/ provides them, so handlers/ never imports bot/.
 """
 
 from __future__ import annotations
 
-import logging
-import sqlite3
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 from telegram import User
 from telegram.ext import ContextTypes
 
-from bot.storage import Recorder
+from handlers.records import QuestionLog, ReviewQueue
 from handlers.topics import RecentTopics
 from knowledge.engine import Engine
 from knowledge.reload import Reloader
 from knowledge.schema import Language, known_language
 
 SERVICES_KEY = "faqbot"
-T = TypeVar("T")
-log = logging.getLogger(__name__)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Services:
+    """Everything a handler reaches beyond its update: the engine, the question log,
+    the review queue, the reloads, the admins and each conversation's last topic."""
+
     engine: Engine
     reloader: Reloader
-    storage: Recorder
+    records: QuestionLog
+    reviews: ReviewQueue
     admins: frozenset[int] = field(default_factory=frozenset)
     # The last topic of each conversation (a chat, or one person in a group),
     # for follow-ups; in memory only, bounded in number and time.
@@ -38,26 +38,11 @@ class Services:
     def is_admin(self, user: User | None) -> bool:
         return user is not None and user.id in self.admins
 
-    def recorded(self, action: Callable[[], T], default: T) -> T:
-        """Run a storage action; a database problem is logged, never the user's problem.
-
-        Statistics are worth less than the answer: with the database locked
-        or full, people still get their replies. The `Recorder`'s writes only
-        queue the record (its id is handed out in memory) and its language
-        lookups read memory, so nothing here waits for SQLite; a record the
-        database refuses later is counted and logged by the Recorder's writer.
-        """
-        try:
-            return action()
-        except sqlite3.Error as error:
-            log.warning("storage unavailable, carrying on without it: %s", error)
-            return default
-
     def saved_language(self, user: User | None) -> Language | None:
         """The language the user chose with /language, if any."""
         if user is None:
             return None
-        return known_language(self.recorded(lambda: self.storage.language(user.id), None))
+        return known_language(self.records.language(user.id))
 
     @staticmethod
     def client_language(user: User | None) -> Language:

@@ -390,7 +390,7 @@ async def test_non_admin_is_refused_politely_and_nothing_is_reloaded(
     assert visible(refusal) == engine.text("admin_only", "es")
 
     # The refusals are logged, with user ids only hashed, as the README promises.
-    storage = services_of(admin_bot).storage
+    storage = services_of(admin_bot).records
     refused = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
     assert len(refused) == 4
     assert sum(storage.user_hash(DEFAULT_USER_ID) in line for line in refused) == 3
@@ -881,7 +881,7 @@ async def test_each_review_messages_buttons_act_on_that_messages_own_list(
     pressed = await press(fake, ignore["callback_data"], second_review.result, user_id=ADMIN_ID)
     assert pressed.notice == text("review_expired", "en")
     assert knowledge_copy.read_text(encoding="utf-8") == written
-    assert services_of(admin_bot).storage.reviewed() == {normalise_for_log(first_question)}
+    assert services_of(admin_bot).records.reviewed() == {normalise_for_log(first_question)}
     assert fake.errors() == []
 
 
@@ -923,7 +923,7 @@ async def test_stats_and_review_asked_in_a_group_show_the_group_nothing_people_a
     assert pressed.notice == private_only(engine, language)
     await reply_to(fake, in_the_group(f"@{BOT_USERNAME} thanks"))
     assert len(fake.calls_to("editMessageText")) == edits
-    assert services_of(admin_bot).storage.reviewed() == set()
+    assert services_of(admin_bot).records.reviewed() == set()
     # In the private chat both still answer in full.
     [private_stats] = await ask(fake, "/stats", user_id=ADMIN_ID, language_code=language)
     assert f"1× {asked}" in visible(private_stats).splitlines()
@@ -967,7 +967,7 @@ async def test_a_review_button_on_a_message_telegram_no_longer_shows_expires_and
     assert answer.params.get("text") == engine.text("review_expired", "en")
     assert knowledge_copy.read_text(encoding="utf-8") == original
     assert len(fake.calls_to("editMessageText")) == edits
-    assert services_of(admin_bot).storage.reviewed() == set()
+    assert services_of(admin_bot).records.reviewed() == set()
     assert fake.errors() == []
 
 

@@ -182,7 +182,7 @@ async def test_did_you_mean_choice_by_button_opens_that_entry_and_is_recorded(ru
 
     assert pressed.notice is None
     assert visible(pressed.sent[-1]).startswith(title_of(engine, chosen, "en"))
-    assert services_of(app).storage.choices_for([payload.question_id]) == {
+    assert services_of(app).records.choices_for([payload.question_id]) == {
         payload.question_id: chosen
     }
     assert fake.errors() == []
@@ -213,7 +213,7 @@ async def test_thumbs_up_then_down_are_acknowledged_and_the_last_one_counts(runn
     assert (up.notice, down.notice) == (thanks, thanks)
     # One person's vote on one answer counts once: the later press replaces the earlier.
     # (The vote is written just after the notice, which comes first for the reader.)
-    storage = services_of(app).storage
+    storage = services_of(app).records
     expected = {"recommendations": (0, 1)}
     await wait_until(lambda: storage.feedback_since(0) == expected, "the 👎 recorded", fake)
     assert fake.errors() == []
@@ -261,7 +261,7 @@ async def test_forged_callback_data_gets_a_short_notice_and_no_error(running_bot
     [after] = await ask(fake, "hello")
 
     assert sends(fake, DEFAULT_USER_ID, since) == [after]
-    assert services_of(app).storage.feedback_since(0) == {}
+    assert services_of(app).records.feedback_since(0) == {}
     assert error_records(caplog) == []
     assert fake.errors() == []
 
