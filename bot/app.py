@@ -2,7 +2,9 @@
 
 Handler registration is one block in `register_handlers`, in the order that
 matters. Start-up work (command menus, descriptions) happens in `post_init`;
-the knowledge base watcher and SIGHUP reloads live as long as the application.
+the knowledge base watcher and SIGHUP reloads (both `bot.reloads`, as /reload
+is) live as long as the application. Handlers get a typed `FaqContext`
+(`handlers.services`), whose services `open_backend` makes.
 """
 
 from __future__ import annotations
@@ -27,11 +29,11 @@ from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter, T
 from telegram.ext import (
     AIORateLimiter,
     Application,
-    ApplicationBuilder,
     BaseUpdateProcessor,
     CallbackQueryHandler,
     CommandHandler,
     Defaults,
+    ExtBot,
     InlineQueryHandler,
     MessageHandler,
     filters,
@@ -41,12 +43,13 @@ from telegram.warnings import PTBDeprecationWarning
 from bot.aiohttp_request import AiohttpRequest
 from bot.config import Config
 from bot.logs import TokenFilter, setup_logging
+from bot.reloads import KnowledgeReloads
 from bot.reporting import LoggedReviews
 from bot.storage import Recorder, StorageError
 from handlers import admin, buttons, conversation, errors, inline
 from handlers.errors import describe
 from handlers.menus import publish_menus
-from handlers.services import SERVICES_KEY, Services
+from handlers.services import CONTEXT_TYPES, BotData, FaqContext, Services
 from handlers.topics import RecentTopics
 from knowledge.check import check_file
 from knowledge.engine import Engine
@@ -56,6 +59,10 @@ from knowledge.schema import COMMAND_ENTRIES
 
 log = logging.getLogger("faqbot")
 
+# The application as build_application makes it: every handler gets a FaqContext
+# and bot_data is a BotData, so mypy checks each handler against them.
+FaqApplication = Application[ExtBot[Any], FaqContext, dict[Any, Any], dict[Any, Any], BotData, Any]
+
 # The updates the bot handles; Telegram sends no others (no member or reaction updates).
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
 # Pauses before sending a request again after a failure Telegram did not act
@@ -63,8 +70,6 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
 RETRY_FIRST_PAUSE = 0.5
 RETRY_LONGEST_PAUSE = 8.0
 PRUNE_EVERY = 6 * 3600.0
-# bot_data key of the SIGHUP reloads in progress.
-RELOADS_KEY = "reloads"
 # For how long a failed getUpdates is sent again by the HTTP client itself.
 GET_UPDATES_REPEAT_FOR = 10.0
 # How long a request may wait for a free connection before it counts as failed.
@@ -288,7 +293,7 @@ class PrivateChatRateLimiter(AIORateLimiter):
         return len(self._buckets)
 
 
-def register_handlers(application: Application) -> None:
+def register_handlers(application: FaqApplication) -> None:
     """All handlers, in one place. Order matters within a group: first match wins."""
     # Commands answer new messages only: editing "/reload" must not reload again.
     new_message = filters.UpdateType.MESSAGE
@@ -324,20 +329,6 @@ def register_handlers(application: Application) -> None:
     application.add_error_handler(errors.on_error)
 
 
-async def _watch_knowledge(application: Application, svc: Services, interval: float) -> None:
-    """Reload when the knowledge base file changes (`[knowledge] watch = true`)."""
-    seen = svc.reloader.signature()
-    while True:
-        await asyncio.sleep(interval)
-        current = svc.reloader.signature()
-        if current is not None and current != seen:
-            seen = current
-            try:
-                await admin.reload_now(svc, application.bot)
-            except Exception:  # keep watching: the next edit may fix it
-                log.exception("reloading the changed knowledge base failed")
-
-
 async def _prune_daily(storage: Recorder) -> None:
     """Apply the retention period while the bot runs for months, not only at start."""
     while True:
@@ -351,31 +342,16 @@ async def _prune_daily(storage: Recorder) -> None:
             log.info("pruned %d rows older than the retention period", removed)
 
 
-def _start_reload(application: Application, svc: Services) -> None:
-    """SIGHUP: reload in a task the application keeps until it is done.
-
-    The event loop holds its tasks only weakly: a task nobody references can
-    be garbage-collected mid-run. Its failure is logged here, since nobody awaits it.
-    """
-    task = asyncio.create_task(admin.reload_now(svc, application.bot), name="sighup-reload")
-    reloads: set[asyncio.Task[Any]] = application.bot_data.setdefault(RELOADS_KEY, set())
-    reloads.add(task)
-    task.add_done_callback(reloads.discard)
-    task.add_done_callback(_log_failure)
-
-
-def _log_failure(task: asyncio.Task[Any]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.error("the SIGHUP reload failed", exc_info=task.exception())
-
-
-def build_application(config: Config, backend: Backend) -> Application:
+def build_application(config: Config, backend: Backend) -> FaqApplication:
     """The configured Application, handlers registered, not yet started."""
     assert config.telegram.token is not None
     svc = backend.services
 
-    async def post_init(application: Application) -> None:
-        await publish_menus(application.bot, svc)
+    # Tasks that live as long as the application: pruning, and the file watcher.
+    background: list[asyncio.Task[None]] = []
+
+    async def post_init(application: FaqApplication) -> None:
+        await publish_menus(application.bot, svc.engine, svc.admins)
         me = application.bot
         knowledge = svc.engine.knowledge
         log.info(
@@ -386,30 +362,27 @@ def build_application(config: Config, backend: Backend) -> Application:
         )
         loop = asyncio.get_running_loop()
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signal.SIGHUP, _start_reload, application, svc)
-        tasks = [asyncio.create_task(_prune_daily(backend.storage))]
+            loop.add_signal_handler(signal.SIGHUP, backend.reloads.start, application.bot)
+        background.append(asyncio.create_task(_prune_daily(backend.storage)))
         if config.knowledge.watch:
-            tasks.append(
-                asyncio.create_task(
-                    _watch_knowledge(application, svc, config.knowledge.watch_interval)
-                )
-            )
-        application.bot_data["background"] = tasks
+            watch = backend.reloads.watch(application.bot, config.knowledge.watch_interval)
+            background.append(asyncio.create_task(watch))
 
-    async def post_shutdown(application: Application) -> None:
-        for task in [
-            *application.bot_data.pop("background", []),
-            *application.bot_data.pop(RELOADS_KEY, set()),
-        ]:
+    async def post_shutdown(application: FaqApplication) -> None:
+        for task in background:
             task.cancel()
+        background.clear()
+        backend.reloads.cancel()
         with contextlib.suppress(NotImplementedError, RuntimeError):
             asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
 
-    builder: ApplicationBuilder = (
+    builder = (
         Application.builder()
         .token(config.telegram.token)
         .base_url(config.telegram.base_url)
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=None))
+        # Handlers get a FaqContext, whose `services` mypy checks (handlers/services.py).
+        .context_types(CONTEXT_TYPES)
         .rate_limiter(
             PrivateChatRateLimiter(
                 per_chat_per_second=config.telegram.per_chat_per_second,
@@ -429,7 +402,7 @@ def build_application(config: Config, backend: Backend) -> Application:
         .post_shutdown(post_shutdown)
     )
     application = builder.build()
-    application.bot_data[SERVICES_KEY] = svc
+    application.bot_data.services = svc
     register_handlers(application)
     return application
 
@@ -441,6 +414,7 @@ class Backend:
 
     services: Services
     storage: Recorder
+    reloads: KnowledgeReloads
 
     def close(self) -> None:
         self.storage.close()
@@ -465,17 +439,19 @@ def open_backend(config: Config) -> Backend:
     except StorageError as error:
         raise StartError(str(error)) from None
     storage.prune()
+    admins = frozenset(config.telegram.admins)
+    reloads = KnowledgeReloads(Reloader(engine, config.knowledge.path), admins)
     services = Services(
         engine=engine,
-        reloader=Reloader(engine, config.knowledge.path),
+        reloads=reloads,
         records=storage,
         reviews=LoggedReviews(storage, engine),
-        admins=frozenset(config.telegram.admins),
+        admins=admins,
         topics=RecentTopics(
             config.conversation.context_minutes, most=config.conversation.context_chats
         ),
     )
-    return Backend(services, storage)
+    return Backend(services, storage, reloads)
 
 
 class StartError(Exception):

@@ -5,22 +5,21 @@ from __future__ import annotations
 import logging
 
 from telegram import Message, Update
-from telegram.ext import ContextTypes
 
 from handlers import callback_data
 from handlers.admin import on_review_button
 from handlers.conversation import remember_topic, send_answer
-from handlers.services import services
+from handlers.services import FaqContext
 
 log = logging.getLogger(__name__)
 
 
-async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_button(update: Update, context: FaqContext) -> None:
     """Every callback query ends in answerCallbackQuery, or the client shows a spinner."""
     query = update.callback_query
     if query is None:
         return
-    svc = services(context)
+    svc = context.services
     payload = callback_data.decode(query.data)
     language = svc.language_for(update.effective_user)
     message = query.message

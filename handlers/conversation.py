@@ -9,11 +9,10 @@ from functools import partial
 from telegram import Message, Update, User
 from telegram.constants import ChatType, MessageEntityType
 from telegram.error import TimedOut
-from telegram.ext import ContextTypes
 
 from handlers.inline import HELP_START_PARAMETER
 from handlers.render import escape, render
-from handlers.services import Services, services
+from handlers.services import FaqContext, Services
 from knowledge.answer import Answer, Kind
 from knowledge.schema import COMMAND_ENTRIES, Language, known_language
 from knowledge.vcard import vcard
@@ -29,7 +28,7 @@ async def reply_with_text(message: Message, svc: Services, key: str, language: L
 async def send_answer(
     message: Message,
     answer: Answer,
-    context: ContextTypes.DEFAULT_TYPE,
+    context: FaqContext,
     question_id: int = 0,
 ) -> None:
     """Send one answer as a reply: the contact card first when it is the press contact.
@@ -44,7 +43,7 @@ async def send_answer(
     too, and a part Telegram never received however often it was sent means
     Telegram is down for longer than the retry window.
     """
-    engine = services(context).engine
+    engine = context.services.engine
     parts: list[tuple[str, Callable[[], Awaitable[object]]]] = []
     if answer.kind is Kind.ANSWER and answer.contact is not None:
         contact = answer.contact
@@ -146,7 +145,7 @@ def ask(
     return answer, question_id
 
 
-async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_text(update: Update, context: FaqContext) -> None:
     """A free-text question: answer it in its own language."""
     message = update.effective_message
     if message is None or message.text is None:
@@ -155,21 +154,21 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if text is None:
         return
     answer, question_id = ask(
-        services(context), update.effective_user, text, conversation_of(update)
+        context.services, update.effective_user, text, conversation_of(update)
     )
     await send_answer(message, answer, context, question_id)
 
 
-def _command_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Language:
-    return services(context).language_for(update.effective_user)
+def _command_language(update: Update, context: FaqContext) -> Language:
+    return context.services.language_for(update.effective_user)
 
 
-async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_start(update: Update, context: FaqContext) -> None:
     """/start, possibly from a shared link: t.me/<bot>?start=<entry id> opens that answer."""
     message = update.effective_message
     if message is None:
         return
-    svc = services(context)
+    svc = context.services
     engine = svc.engine
     language = _command_language(update, context)
     # A fresh start assumes nothing; a shared link's entry is the topic.
@@ -186,22 +185,22 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await send_answer(message, engine.greeting(language), context)
 
 
-async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_help(update: Update, context: FaqContext) -> None:
     """/help: what the bot knows, the commands, and the topics."""
     if update.effective_message is None:
         return
-    engine = services(context).engine
+    engine = context.services.engine
     greeting = engine.greeting(_command_language(update, context), key="help")
     await send_answer(update.effective_message, greeting, context)
 
 
-async def on_entry_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_entry_command(update: Update, context: FaqContext) -> None:
     """/recommendations, /forums, /event, /document, /contact: open that entry."""
     message = update.effective_message
     if message is None or not message.text:
         return
     command = message.text.split()[0].lstrip("/").split("@")[0].casefold()
-    svc = services(context)
+    svc = context.services
     opened = svc.engine.open(COMMAND_ENTRIES.get(command, ""), _command_language(update, context))
     if opened is None:  # the admin removed the entry: fall back to the greeting
         opened = svc.engine.greeting(_command_language(update, context))
@@ -209,12 +208,12 @@ async def on_entry_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     await send_answer(message, opened, context)
 
 
-async def on_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_language(update: Update, context: FaqContext) -> None:
     """/language en|es: remember the reply language for this user."""
     message, user = update.effective_message, update.effective_user
     if message is None or user is None:
         return
-    svc = services(context)
+    svc = context.services
     choice = known_language(
         (context.args[0].casefold()[:2] if context.args else "").replace("sp", "es")
     )
@@ -225,10 +224,10 @@ async def on_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await reply_with_text(message, svc, "language_set", choice)
 
 
-async def on_other_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_other_message(update: Update, context: FaqContext) -> None:
     """Stickers, photos, voice notes: a hint to type the question instead."""
     message = update.effective_message
     if message is None:
         return
-    svc = services(context)
+    svc = context.services
     await reply_with_text(message, svc, "non_text", svc.language_for(update.effective_user))

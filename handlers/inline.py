@@ -9,22 +9,21 @@ from telegram import (
     Update,
 )
 from telegram.constants import InlineQueryLimit
-from telegram.ext import ContextTypes
 
 from handlers.render import render_one
-from handlers.services import services
+from handlers.services import FaqContext
 from knowledge.answer import Answer, Kind
 
 # Opens a private chat with the bot at /start help when nothing matched.
 HELP_START_PARAMETER = "help"
 
 
-async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_inline_query(update: Update, context: FaqContext) -> None:
     """Answer with the match and the runner-ups; an empty query lists the topics."""
     query = update.inline_query
     if query is None:
         return
-    svc = services(context)
+    svc = context.services
     engine = svc.engine
     user = query.from_user
     text = query.query.strip()

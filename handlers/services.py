@@ -1,24 +1,42 @@
-"""What the handlers need, kept in `application.bot_data` under one key.
+"""What the handlers need, and how they reach it: `context.services`, typed.
 
 Handlers stay thin: they read the update, call these services, and render.
 What the services are made of is stated here and in `handlers.records` as
 Protocols; bot/ provides them, so handlers/ never imports bot/.
+
+python-telegram-bot's own idiom (`ContextTypes`, its contexttypesbot.py
+example) carries them: `bot_data` is a `BotData` instead of a dict, and every
+handler's `context` a `FaqContext` whose `services` mypy checks, where
+`context.bot_data["faqbot"]` was `Any`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
 
-from telegram import User
-from telegram.ext import ContextTypes
+from telegram import Bot, User
+from telegram.ext import CallbackContext, ContextTypes, ExtBot
 
 from handlers.records import QuestionLog, ReviewQueue
 from handlers.topics import RecentTopics
 from knowledge.engine import Engine
-from knowledge.reload import Reloader
+from knowledge.reload import ReloadOutcome
 from knowledge.schema import Language, known_language
 
-SERVICES_KEY = "faqbot"
+
+class Reloads(Protocol):
+    """Reloading the knowledge base from its file while the bot runs (bot/reloads.py)."""
+
+    @property
+    def path(self) -> Path:
+        """The knowledge base file: /review writes the questions it adds there."""
+        ...
+
+    async def reload(self, bot: Bot) -> ReloadOutcome:
+        """Check the file and put it live, or keep the old one; publish the menus with `bot`."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -27,7 +45,7 @@ class Services:
     the review queue, the reloads, the admins and each conversation's last topic."""
 
     engine: Engine
-    reloader: Reloader
+    reloads: Reloads
     records: QuestionLog
     reviews: ReviewQueue
     admins: frozenset[int] = field(default_factory=frozenset)
@@ -55,5 +73,24 @@ class Services:
         return self.saved_language(user) or self.client_language(user)
 
 
-def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
-    return context.bot_data[SERVICES_KEY]
+class BotData:
+    """`context.bot_data`: the services, set once when the application is built.
+
+    python-telegram-bot makes it without arguments, before the services can be
+    handed over: bot/app.py sets `services` right after building the application.
+    """
+
+    services: Services
+
+
+class FaqContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], BotData]):
+    """The `context` every handler gets: python-telegram-bot's, with the services."""
+
+    __slots__ = ()
+
+    @property
+    def services(self) -> Services:
+        return self.bot_data.services
+
+
+CONTEXT_TYPES = ContextTypes(context=FaqContext, bot_data=BotData)

@@ -28,7 +28,6 @@ import yaml
 from telegram.constants import MessageLimit
 from telegram.ext import Application
 
-from bot.app import RELOADS_KEY
 from bot.cli import main as faqbot_main
 from bot.config import Config
 from bot.storage import Storage, normalise_for_log
@@ -575,9 +574,10 @@ async def test_a_sighup_reload_is_kept_by_the_bot_until_it_is_done(
 
     # The new answers are live; the menus are still on their way to Telegram.
     assert f"{MARKER} ECLAC holds" in engine_of(admin_bot).open("event", "en").text
-    [reload] = admin_bot.bot_data[RELOADS_KEY]
+    reloads = services_of(admin_bot).reloads
+    [reload] = reloads.started
     assert not reload.done()
-    await wait_until(lambda: not admin_bot.bot_data[RELOADS_KEY], "the reload to finish", fake)
+    await wait_until(lambda: not reloads.started, "the reload to finish", fake)
     assert reload.done() and not reload.cancelled() and reload.exception() is None
     assert len(fake.calls_to("setMyCommands")) > menus_before
     assert error_records(caplog) == []

@@ -25,7 +25,7 @@ from telegram.ext import Application
 
 from bot.app import build_application, open_backend
 from bot.config import Config, parse_config
-from handlers.services import SERVICES_KEY, Services
+from handlers.services import Services
 from knowledge.engine import Engine
 from tests.auxil.fake_bot_api import DEFAULT_USER_ID, Call, FakeBotAPI
 
@@ -48,7 +48,7 @@ def make_config(tmp_path: Path, fake: FakeBotAPI, **overrides: dict[str, Any]) -
 
 
 def services_of(app: Application) -> Services:
-    return app.bot_data[SERVICES_KEY]
+    return app.bot_data.services
 
 
 def engine_of(app: Application) -> Engine:
