@@ -51,9 +51,7 @@ from handlers.errors import describe
 from handlers.menus import publish_menus
 from handlers.services import CONTEXT_TYPES, BotData, FaqContext, Services
 from handlers.topics import RecentTopics
-from knowledge.check import check_file
-from knowledge.engine import Engine
-from knowledge.policy import PolicyError
+from knowledge.check import KnowledgeUnusable, open_engine
 from knowledge.reload import Reloader
 from knowledge.schema import COMMAND_ENTRIES
 
@@ -422,18 +420,14 @@ class Backend:
 
 def open_backend(config: Config) -> Backend:
     """Load the knowledge base and open the database; errors are one clear line."""
-    result = check_file(config.knowledge.path)
-    if result.loaded is None:
-        details = "\n".join(str(problem) for problem in result.problems)
-        raise StartError(f"the knowledge base has problems:\n{details}")
+    try:
+        engine, findings = open_engine(config.knowledge.path, config.matching)
+    except KnowledgeUnusable as error:
+        raise StartError(str(error)) from None
     # Quality findings (a question another entry answers) never keep the bot
     # down: it starts, and says where a curator should look.
-    for problem in result.problems:
+    for problem in findings:
         log.warning("knowledge base warning: %s", problem)
-    try:
-        engine = Engine(result.loaded, config.matching)
-    except PolicyError as error:
-        raise StartError(str(error)) from None
     try:
         storage = Recorder(config.storage.path, config.storage.retention_days)
     except StorageError as error:
