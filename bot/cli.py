@@ -57,9 +57,7 @@ def cmd_ask(args: argparse.Namespace, config: Config) -> int:
                 shown["explain"] = explanation(engine, answer)
             print(json.dumps(shown, ensure_ascii=False), flush=True)
         else:
-            from bot.terminal import render_plain
-
-            print(render_plain(answer, engine)[0], flush=True)
+            print(answer.plain().text, flush=True)
             if args.explain:
                 print(format_explanation(explanation(engine, answer)), flush=True)
             print(flush=True)

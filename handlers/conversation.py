@@ -13,7 +13,7 @@ from telegram.error import TimedOut
 from handlers.inline import HELP_START_PARAMETER
 from handlers.render import escape, render
 from handlers.services import FaqContext, Services
-from knowledge.answer import Answer, Kind
+from knowledge.answer import Answer
 from knowledge.schema import COMMAND_ENTRIES, Language, known_language
 from knowledge.vcard import vcard
 
@@ -43,9 +43,8 @@ async def send_answer(
     too, and a part Telegram never received however often it was sent means
     Telegram is down for longer than the retry window.
     """
-    engine = context.services.engine
     parts: list[tuple[str, Callable[[], Awaitable[object]]]] = []
-    if answer.kind is Kind.ANSWER and answer.contact is not None:
+    if answer.contact_card and answer.contact is not None:
         contact = answer.contact
         parts.append(
             (
@@ -59,7 +58,7 @@ async def send_answer(
                 ),
             )
         )
-    outgoing = render(answer, engine, context.bot.username, question_id)
+    outgoing = render(answer, context.bot.username, question_id)
     for number, part in enumerate(outgoing, start=1):
         name = "the answer" if len(outgoing) == 1 else f"part {number} of {len(outgoing)}"
         parts.append((name, partial(message.reply_text, part.text, reply_markup=part.keyboard)))

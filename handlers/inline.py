@@ -50,9 +50,7 @@ async def on_inline_query(update: Update, context: FaqContext) -> None:
             title=answer.title or "",
             description=answer.text[:100],
             # One message: the whole answer, or as much as fits with its contact and source.
-            input_message_content=InputTextMessageContent(
-                render_one(answer, engine, context.bot.username)
-            ),
+            input_message_content=InputTextMessageContent(render_one(answer, context.bot.username)),
         )
         for answer in answers[: InlineQueryLimit.RESULTS]
     ]

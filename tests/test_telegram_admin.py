@@ -129,7 +129,7 @@ async def admin_says(fake: FakeBotAPI, text: str, count: int = 1) -> list[Call]:
 
 def replies_expected(answer: Answer) -> int:
     """An answer with the press contact comes as a contact card, then the text."""
-    return 2 if answer.kind is Kind.ANSWER and answer.contact is not None else 1
+    return 2 if answer.contact_card else 1
 
 
 def title_of(engine: Engine, entry_id: str, language: str = "en") -> str:
@@ -435,7 +435,7 @@ def one_message_questions(engine: Engine, count: int) -> list[tuple[str, str]]:
         question = entry.questions["en"][0]
         answer = engine.ask(question)
         confident = answer.kind is Kind.ANSWER and answer.entry_id == entry.id
-        if confident and answer.contact is None and len(render(answer, engine)) == 1:
+        if confident and answer.contact is None and len(render(answer)) == 1:
             picked.append((entry.id, question))
     assert len(picked) >= count
     return picked[:count]

@@ -9,7 +9,11 @@ with `fake.errors() == []`: no call that Telegram would have refused.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -95,7 +99,7 @@ HOSTILE_QUESTIONS = (
 
 def replies_expected(answer: Answer) -> int:
     """Messages an ordinary-length answer takes: the contact card comes before its text."""
-    return 2 if answer.kind is Kind.ANSWER and answer.contact is not None else 1
+    return 2 if answer.contact_card else 1
 
 
 def title_of(engine: Engine, entry_id: str, language: str) -> str:
@@ -309,6 +313,54 @@ async def test_asking_for_the_press_contact_in_words_gives_the_same_card(running
 
         assert_contact_card(engine, card, text, language)
         assert card.params["vcard"] == command_card.params["vcard"], question
+    assert fake.errors() == []
+
+
+# When each interface shows the press contact: its answer, what the release does
+# not say of it, the fallback; and an answer about something else, which does not.
+CONTACT_SHOWN = (
+    ("who is the press contact?", True),
+    ("When is the press contact available?", True),
+    ("¿Cuándo está disponible el contacto de prensa?", True),
+    ("xyzzy plugh frobnicate", True),
+    ("networks of emigrant scientists", False),
+)
+
+
+def faqbot_ask(*args: str) -> str:
+    """What `faqbot ask` prints (the terminal chat's rendering, or with --json the contract's)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("FAQBOT_CONFIG", "TELEGRAM_BOT_TOKEN")}
+    run = subprocess.run(
+        [sys.executable, "-m", "bot", "ask", *args],
+        cwd=Path(__file__).resolve().parent.parent,
+        env={**env, "PYTHONUTF8": "1"},
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=60,
+        check=True,
+    )
+    return run.stdout
+
+
+async def test_telegram_and_the_terminal_show_the_press_contact_for_the_same_questions(
+    running_bot, engine
+):
+    """One decision, in the Answer: a journalist who asks when the press contact is
+    available gets the contact's copyable details in Telegram, in the terminal and
+    in `faqbot ask --json` alike (the plain renderers once showed them only with the
+    fallback, Telegram with any answer that carried them)."""
+    _, fake = running_bot
+    contact = engine.knowledge.contact
+    for number, (question, shown) in enumerate(CONTACT_SHOWN):
+        replies = await ask(
+            fake, question, replies_expected(engine.ask(question)), user_id=700 + number
+        )
+        in_telegram = [f"📱 {phone}" in "".join(map(visible, replies)) for phone in contact.phones]
+        in_terminal = [f"📱 {phone}" in faqbot_ask(question) for phone in contact.phones]
+        answer = json.loads(faqbot_ask("--json", question))["answer"]
+        in_json = [f"📱 {phone}" in answer for phone in contact.phones]
+        assert in_telegram == in_terminal == in_json == [shown] * len(contact.phones), question
     assert fake.errors() == []
 
 
