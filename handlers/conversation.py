@@ -123,12 +123,7 @@ def ask(
     topic answered last, and its own topic becomes the one to follow.
     """
     topic = services_.topics.get(conversation) if conversation is not None else None
-    answer = services_.engine.ask(
-        text,
-        language=services_.saved_language(user),
-        fallback=services_.client_language(user),
-        context=topic,
-    )
+    answer = services_.answer(user, text, topic)
     if conversation is not None:
         services_.topics.answered(conversation, answer)
     closest = answer.suggestions[0].entry_id if answer.suggestions else None

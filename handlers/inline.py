@@ -29,10 +29,8 @@ async def on_inline_query(update: Update, context: FaqContext) -> None:
     text = query.query.strip()
     answers: list[Answer] = []
     if text:
-        # The same language rule as a chat message: the engine decides.
-        asked = engine.ask(
-            text, language=svc.saved_language(user), fallback=svc.client_language(user)
-        )
+        # As a chat message is answered, without a conversation's topic.
+        asked = svc.answer(user, text)
         language = asked.language
         if asked.kind is Kind.ANSWER:
             answers.append(asked)

@@ -21,6 +21,7 @@ from telegram.ext import CallbackContext, ContextTypes, ExtBot
 
 from handlers.records import QuestionLog, ReviewQueue
 from handlers.topics import RecentTopics
+from knowledge.answer import Answer
 from knowledge.engine import Engine
 from knowledge.reload import ReloadOutcome
 from knowledge.schema import Language, known_language
@@ -55,6 +56,17 @@ class Services:
 
     def is_admin(self, user: User | None) -> bool:
         return user is not None and user.id in self.admins
+
+    def answer(self, user: User | None, text: str, topic: str | None = None) -> Answer:
+        """The engine's answer to a person's message, by the one language policy of
+        chats and inline mode: the language they chose with /language, else the
+        message's own, else their Telegram app's. `topic`: the conversation's last."""
+        return self.engine.ask(
+            text,
+            language=self.saved_language(user),
+            fallback=self.client_language(user),
+            context=topic,
+        )
 
     def saved_language(self, user: User | None) -> Language | None:
         """The language the user chose with /language, if any."""

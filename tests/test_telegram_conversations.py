@@ -503,6 +503,23 @@ async def test_inline_results_are_personal_since_they_follow_the_readers_languag
     assert fake.errors() == []
 
 
+async def test_a_reader_who_chose_spanish_gets_spanish_inline_results_as_in_the_chat(
+    running_bot, engine
+):
+    """One language policy for chats and inline mode: the saved choice first, then the
+    message's own language, then the app's."""
+    _, fake = running_bot
+    user_id = 1403
+    await ask(fake, "/language es", user_id=user_id, language_code="en")
+    [chat] = await ask(fake, "What does ECLAC recommend?", user_id=user_id, language_code="en")
+    query = fake.inline_query("What does ECLAC recommend?", user_id, language_code="en")
+    [call] = await inline_answer(fake, query)
+
+    assert visible(chat).startswith(title_of(engine, "recommendations", "es"))
+    assert call.params["results"][0]["title"] == title_of(engine, "recommendations", "es")
+    assert fake.errors() == []
+
+
 async def test_inline_query_that_matches_nothing_offers_a_button_to_ask_in_private(
     running_bot, engine
 ):
