@@ -164,7 +164,7 @@ class Engine:
         confidence = round(chosen.probability, 3)
         entry = loaded.knowledge.entry(best.entry_id)
         assert entry is not None
-        if self._topic_probability(chosen) >= self.answer_at:
+        if self._sure(chosen):
             answer = self._entry_answer(loaded, entry, question, reply_language, best.score, why)
             answer = replace(answer, confidence=confidence)
             return self._as_claimed(loaded, chosen, entry, answer)
@@ -189,6 +189,10 @@ class Engine:
     def _topic_probability(self, reading: Assessed) -> float:
         return self.policy.topic_probability(reading.features)
 
+    def _sure(self, reading: Assessed) -> bool:
+        """The one confidence test: sure enough of the reading's topic to answer it."""
+        return self._topic_probability(reading) >= self.answer_at
+
     def _follows(self, alone: Assessed | None, following: Assessed, context: str | None) -> bool:
         """Whether a follow-up is about the previous topic rather than one of its own.
 
@@ -197,11 +201,11 @@ class Engine:
         topic by TOPIC_SWITCH_LEAD points or more names a topic of its own ("and
         the South American one?", "and about trafficking?").
         """
-        if self._topic_probability(following) < self.answer_at:
+        if not self._sure(following):
             return False
         if alone is None or points_back(following.text):
             return True
-        if self._topic_probability(alone) < self.answer_at:
+        if not self._sure(alone):
             return True
         best = alone.ranking.best
         assert best is not None
