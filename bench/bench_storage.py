@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import datetime
 import itertools
 import logging
@@ -67,10 +68,11 @@ from rapidfuzz import fuzz, process  # noqa: E402
 from telegram import Update  # noqa: E402
 
 from bot import reporting  # noqa: E402
-from bot.app import build_application, open_services  # noqa: E402
-from bot.reporting import ReviewItem, review_items  # noqa: E402
-from bot.storage import DAY, LoggedQuestion, Recorder, Storage  # noqa: E402
+from bot.app import Backend, build_application, open_backend  # noqa: E402
+from bot.reporting import review_items  # noqa: E402
+from bot.storage import DAY, LoggedQuestion, Storage  # noqa: E402
 from handlers.admin import stats_text  # noqa: E402
+from handlers.records import ReviewItem  # noqa: E402
 from handlers.services import Services  # noqa: E402
 from knowledge.engine import Engine  # noqa: E402
 from tests.auxil.conversation import ADMIN_ID, make_config  # noqa: E402
@@ -126,8 +128,8 @@ class BotThread:
     as it would not stop Telegram.
     """
 
-    def __init__(self, config: Any, svc: Services) -> None:
-        self.config, self.svc = config, svc
+    def __init__(self, config: Any, backend: Backend) -> None:
+        self.config, self.backend = config, backend
         self.ready = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -136,7 +138,7 @@ class BotThread:
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        app = build_application(self.config, self.svc)
+        app = build_application(self.config, self.backend)
         await app.initialize()
         assert app.post_init is not None
         await app.post_init(app)
@@ -196,16 +198,19 @@ async def locked_run(name: str, sizes: Sizes, workdir: Path, synchronous: bool) 
     folder.mkdir()
     async with StampedFake() as fake:
         config = make_config(folder, fake)
-        svc = open_services(config)
-        recorder = svc.storage
+        backend = open_backend(config)
+        recorder = backend.storage
+        storage: Storage | None = None
         if synchronous:  # the design before this change: SQLite on the event loop
             recorder.close()
-            svc.storage = Storage(config.storage.path, config.storage.retention_days)  # type: ignore[assignment]
+            storage = Storage(config.storage.path, config.storage.retention_days)
+            services = dataclasses.replace(backend.services, records=SynchronousLog(storage))
+            backend = dataclasses.replace(backend, services=services)
         lines: list[str] = []
         handler = _ListHandler(lines)
         logging.getLogger().addHandler(handler)
         try:
-            async with BotThread(config, svc):
+            async with BotThread(config, backend):
                 locker = subprocess.Popen(
                     [sys.executable, "-c", LOCKER, str(config.storage.path), str(sizes.lock_s)],
                     stdout=subprocess.PIPE,
@@ -234,16 +239,39 @@ async def locked_run(name: str, sizes: Sizes, workdir: Path, synchronous: bool) 
         replied = {c: fake.replies[c][0] for c in sent if fake.replies.get(c)}
         latencies = [replied[c] - sent[c] for c in replied]
         in_lock = sum(1 for at in replied.values() if at <= unlock_at)
-        if synchronous:
-            written = len(svc.storage.questions_since(0))
+        if storage is not None:
+            written = len(storage.questions_since(0))
             lost = sizes.users - written
-            svc.storage.close()
+            storage.close()
         else:
             recorder.flush()
             written, lost = recorder.written, recorder.lost
             recorder.close()
         outages = sum("storage unavailable" in line for line in lines)
     return LockedRun(name, len(sent), in_lock, len(replied), latencies, written, lost, outages)
+
+
+class SynchronousLog:
+    """The question log as the handlers held it before the Recorder: SQLite called on
+    the event loop, each call waiting up to the busy timeout, a failure logged and
+    the answer sent all the same (the old `Services.recorded`)."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        method = getattr(self.storage, name)
+
+        def recorded(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(*args, **kwargs)
+            except sqlite3.Error as error:
+                logging.getLogger("handlers.services").warning(
+                    "storage unavailable, carrying on without it: %s", error
+                )
+                return 0 if name == "log_question" else None
+
+        return recorded
 
 
 class _ListHandler(logging.Handler):
@@ -494,9 +522,9 @@ async def large_log(sizes: Sizes, workdir: Path) -> bool:
     ok = True
     async with StampedFake() as fake:
         config = make_config(folder, fake)
-        first = open_services(config)  # creates the schema, with the indexes
-        engine = first.engine
-        first.storage.close()
+        first = open_backend(config)  # creates the schema, with the indexes
+        engine = first.services.engine
+        first.close()
         now = time.time()
         started = time.perf_counter()
         counts = await asyncio.to_thread(fill_log, config.storage.path, engine, sizes, now)
@@ -510,14 +538,14 @@ async def large_log(sizes: Sizes, workdir: Path) -> bool:
         old_items, old_review_s, old_review_stall = await timed_with_ticker(
             _now(lambda: old_review_items(old_db, engine, now - 30 * DAY))
         )
-        svc = open_services(config)
+        backend = open_backend(config)
+        svc = backend.services
         old_stats, old_stats_s, old_stats_stall = await timed_with_ticker(
             _now(lambda: old_stats_text(old_db, svc, now))
         )
         old_db.close()
         # After: counted in SQL, in a worker thread (as the bot does).
-        recorder = svc.storage
-        assert isinstance(recorder, Recorder)
+        recorder = backend.storage
         new_items, new_review_s, new_review_stall = await timed_with_ticker(
             lambda: asyncio.to_thread(review_items, recorder, engine, now - 30 * DAY)
         )
@@ -545,7 +573,7 @@ async def large_log(sizes: Sizes, workdir: Path) -> bool:
         ok = ok and same_review and same_stats
         # The running bot, asked by the admin through the fake Bot API.
         fake.message("/start", user_id=ADMIN_ID)  # the admin has opened the chat
-        async with BotThread(config, svc):
+        async with BotThread(config, backend):
             while not fake.replies.get(ADMIN_ID):
                 await asyncio.sleep(0.01)
             stats_s = await admin_reply_s(fake, "/stats")

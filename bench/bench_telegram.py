@@ -76,7 +76,6 @@ sys.path.insert(0, str(ROOT))
 from bot.aiohttp_request import AiohttpRequest  # noqa: E402
 from bot.config import TelegramConfig  # noqa: E402
 from handlers.render import render  # noqa: E402
-from knowledge.answer import Kind  # noqa: E402
 from knowledge.check import check_file  # noqa: E402
 from knowledge.engine import Engine  # noqa: E402
 from knowledge.loader import bundled_path  # noqa: E402
@@ -411,8 +410,8 @@ def check_questions() -> None:
     engine = Engine(checked.loaded)
     for question in QUESTIONS:
         answer = engine.ask(question)
-        card = answer.kind is Kind.ANSWER and answer.contact is not None
-        if card or len(render(answer, engine)) != 1:
+        card = answer.contact_card
+        if card or len(render(answer)) != 1:
             raise SystemExit(f"bench question {question!r} is not answered with one message")
 
 
@@ -497,19 +496,19 @@ def run_profiled_faqbot(config_path: str, output: str) -> None:
 
     from telegram import Update
 
-    from bot.app import build_application, open_services
+    from bot.app import build_application, open_backend
     from bot.config import load_config
 
     config = load_config(config_path)
-    services = open_services(config)
-    application = build_application(config, services)
+    backend = open_backend(config)
+    application = build_application(config, backend)
     profiler = cProfile.Profile()
     profiler.enable()
     try:
         application.run_polling(allowed_updates=Update.ALL_TYPES)
     finally:
         profiler.disable()
-        services.storage.close()
+        backend.close()
         profiler.dump_stats(output)
 
 

@@ -2,7 +2,9 @@
 
 Handler registration is one block in `register_handlers`, in the order that
 matters. Start-up work (command menus, descriptions) happens in `post_init`;
-the knowledge base watcher and SIGHUP reloads live as long as the application.
+the knowledge base watcher and SIGHUP reloads (both `bot.reloads`, as /reload
+is) live as long as the application. Handlers get a typed `FaqContext`
+(`handlers.services`), whose services `open_backend` makes.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import sqlite3
 import sys
 import warnings
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -26,11 +29,11 @@ from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter, T
 from telegram.ext import (
     AIORateLimiter,
     Application,
-    ApplicationBuilder,
     BaseUpdateProcessor,
     CallbackQueryHandler,
     CommandHandler,
     Defaults,
+    ExtBot,
     InlineQueryHandler,
     MessageHandler,
     filters,
@@ -40,19 +43,23 @@ from telegram.warnings import PTBDeprecationWarning
 from bot.aiohttp_request import AiohttpRequest
 from bot.config import Config
 from bot.logs import TokenFilter, setup_logging
+from bot.reloads import KnowledgeReloads
+from bot.reporting import LoggedReviews
 from bot.storage import Recorder, StorageError
 from handlers import admin, buttons, conversation, errors, inline
 from handlers.errors import describe
 from handlers.menus import publish_menus
-from handlers.services import SERVICES_KEY, Services
+from handlers.services import CONTEXT_TYPES, BotData, FaqContext, Services
 from handlers.topics import RecentTopics
-from knowledge.check import check_file
-from knowledge.engine import Engine
-from knowledge.policy import PolicyError
+from knowledge.check import KnowledgeUnusable, open_engine
 from knowledge.reload import Reloader
 from knowledge.schema import COMMAND_ENTRIES
 
 log = logging.getLogger("faqbot")
+
+# The application as build_application makes it: every handler gets a FaqContext
+# and bot_data is a BotData, so mypy checks each handler against them.
+FaqApplication = Application[ExtBot[Any], FaqContext, dict[Any, Any], dict[Any, Any], BotData, Any]
 
 # The updates the bot handles; Telegram sends no others (no member or reaction updates).
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
@@ -61,8 +68,6 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
 RETRY_FIRST_PAUSE = 0.5
 RETRY_LONGEST_PAUSE = 8.0
 PRUNE_EVERY = 6 * 3600.0
-# bot_data key of the SIGHUP reloads in progress.
-RELOADS_KEY = "reloads"
 # For how long a failed getUpdates is sent again by the HTTP client itself.
 GET_UPDATES_REPEAT_FOR = 10.0
 # How long a request may wait for a free connection before it counts as failed.
@@ -286,7 +291,7 @@ class PrivateChatRateLimiter(AIORateLimiter):
         return len(self._buckets)
 
 
-def register_handlers(application: Application) -> None:
+def register_handlers(application: FaqApplication) -> None:
     """All handlers, in one place. Order matters within a group: first match wins."""
     # Commands answer new messages only: editing "/reload" must not reload again.
     new_message = filters.UpdateType.MESSAGE
@@ -322,26 +327,12 @@ def register_handlers(application: Application) -> None:
     application.add_error_handler(errors.on_error)
 
 
-async def _watch_knowledge(application: Application, svc: Services, interval: float) -> None:
-    """Reload when the knowledge base file changes (`[knowledge] watch = true`)."""
-    seen = svc.reloader.signature()
-    while True:
-        await asyncio.sleep(interval)
-        current = svc.reloader.signature()
-        if current is not None and current != seen:
-            seen = current
-            try:
-                await admin.reload_now(svc, application.bot)
-            except Exception:  # keep watching: the next edit may fix it
-                log.exception("reloading the changed knowledge base failed")
-
-
-async def _prune_daily(svc: Services) -> None:
+async def _prune_daily(storage: Recorder) -> None:
     """Apply the retention period while the bot runs for months, not only at start."""
     while True:
         await asyncio.sleep(PRUNE_EVERY)
         try:
-            removed = await asyncio.to_thread(svc.storage.prune)
+            removed = await asyncio.to_thread(storage.prune)
         except sqlite3.Error as error:  # try again next time
             log.warning("pruning old rows failed: %s", error)
             continue
@@ -349,30 +340,16 @@ async def _prune_daily(svc: Services) -> None:
             log.info("pruned %d rows older than the retention period", removed)
 
 
-def _start_reload(application: Application, svc: Services) -> None:
-    """SIGHUP: reload in a task the application keeps until it is done.
-
-    The event loop holds its tasks only weakly: a task nobody references can
-    be garbage-collected mid-run. Its failure is logged here, since nobody awaits it.
-    """
-    task = asyncio.create_task(admin.reload_now(svc, application.bot), name="sighup-reload")
-    reloads: set[asyncio.Task[Any]] = application.bot_data.setdefault(RELOADS_KEY, set())
-    reloads.add(task)
-    task.add_done_callback(reloads.discard)
-    task.add_done_callback(_log_failure)
-
-
-def _log_failure(task: asyncio.Task[Any]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.error("the SIGHUP reload failed", exc_info=task.exception())
-
-
-def build_application(config: Config, svc: Services) -> Application:
+def build_application(config: Config, backend: Backend) -> FaqApplication:
     """The configured Application, handlers registered, not yet started."""
     assert config.telegram.token is not None
+    svc = backend.services
 
-    async def post_init(application: Application) -> None:
-        await publish_menus(application.bot, svc)
+    # Tasks that live as long as the application: pruning, and the file watcher.
+    background: list[asyncio.Task[None]] = []
+
+    async def post_init(application: FaqApplication) -> None:
+        await publish_menus(application.bot, svc.engine, svc.admins)
         me = application.bot
         knowledge = svc.engine.knowledge
         log.info(
@@ -383,30 +360,27 @@ def build_application(config: Config, svc: Services) -> Application:
         )
         loop = asyncio.get_running_loop()
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signal.SIGHUP, _start_reload, application, svc)
-        tasks = [asyncio.create_task(_prune_daily(svc))]
+            loop.add_signal_handler(signal.SIGHUP, backend.reloads.start, application.bot)
+        background.append(asyncio.create_task(_prune_daily(backend.storage)))
         if config.knowledge.watch:
-            tasks.append(
-                asyncio.create_task(
-                    _watch_knowledge(application, svc, config.knowledge.watch_interval)
-                )
-            )
-        application.bot_data["background"] = tasks
+            watch = backend.reloads.watch(application.bot, config.knowledge.watch_interval)
+            background.append(asyncio.create_task(watch))
 
-    async def post_shutdown(application: Application) -> None:
-        for task in [
-            *application.bot_data.pop("background", []),
-            *application.bot_data.pop(RELOADS_KEY, set()),
-        ]:
+    async def post_shutdown(application: FaqApplication) -> None:
+        for task in background:
             task.cancel()
+        background.clear()
+        backend.reloads.cancel()
         with contextlib.suppress(NotImplementedError, RuntimeError):
             asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
 
-    builder: ApplicationBuilder = (
+    builder = (
         Application.builder()
         .token(config.telegram.token)
         .base_url(config.telegram.base_url)
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=None))
+        # Handlers get a FaqContext, whose `services` mypy checks (handlers/services.py).
+        .context_types(CONTEXT_TYPES)
         .rate_limiter(
             PrivateChatRateLimiter(
                 per_chat_per_second=config.telegram.per_chat_per_second,
@@ -426,39 +400,52 @@ def build_application(config: Config, svc: Services) -> Application:
         .post_shutdown(post_shutdown)
     )
     application = builder.build()
-    application.bot_data[SERVICES_KEY] = svc
+    application.bot_data.services = svc
     register_handlers(application)
     return application
 
 
-def open_services(config: Config) -> Services:
+@dataclass(frozen=True)
+class Backend:
+    """What `faqbot run` opens before it talks to Telegram: the handlers' services,
+    and the recorder behind them, which is closed when the bot stops."""
+
+    services: Services
+    storage: Recorder
+    reloads: KnowledgeReloads
+
+    def close(self) -> None:
+        self.storage.close()
+
+
+def open_backend(config: Config) -> Backend:
     """Load the knowledge base and open the database; errors are one clear line."""
-    result = check_file(config.knowledge.path)
-    if result.loaded is None:
-        details = "\n".join(str(problem) for problem in result.problems)
-        raise StartError(f"the knowledge base has problems:\n{details}")
+    try:
+        engine, findings = open_engine(config.knowledge.path, config.matching)
+    except KnowledgeUnusable as error:
+        raise StartError(str(error)) from None
     # Quality findings (a question another entry answers) never keep the bot
     # down: it starts, and says where a curator should look.
-    for problem in result.problems:
+    for problem in findings:
         log.warning("knowledge base warning: %s", problem)
-    try:
-        engine = Engine(result.loaded, config.matching)
-    except PolicyError as error:
-        raise StartError(str(error)) from None
     try:
         storage = Recorder(config.storage.path, config.storage.retention_days)
     except StorageError as error:
         raise StartError(str(error)) from None
     storage.prune()
-    return Services(
+    admins = frozenset(config.telegram.admins)
+    reloads = KnowledgeReloads(Reloader(engine, config.knowledge.path), admins)
+    services = Services(
         engine=engine,
-        reloader=Reloader(engine, config.knowledge.path),
-        storage=storage,
-        admins=frozenset(config.telegram.admins),
+        reloads=reloads,
+        records=storage,
+        reviews=LoggedReviews(storage, engine),
+        admins=admins,
         topics=RecentTopics(
             config.conversation.context_minutes, most=config.conversation.context_chats
         ),
     )
+    return Backend(services, storage, reloads)
 
 
 class StartError(Exception):
@@ -498,17 +485,17 @@ def run_bot(config: Config) -> int:
         return 2
     try:
         # Local problems first: a broken knowledge base or database needs no Telegram.
-        svc = open_services(config)
+        backend = open_backend(config)
     except StartError as error:
         print(f"faqbot: {error}", file=sys.stderr)
         return 2
     try:
         asyncio.run(_check_token(config))
     except StartError as error:
-        svc.storage.close()
+        backend.close()
         print(f"faqbot: {TokenFilter(token).mask(str(error))}", file=sys.stderr)
         return 2
-    application = build_application(config, svc)
+    application = build_application(config, backend)
     try:
         if config.webhook is None:
             application.run_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
@@ -537,5 +524,5 @@ def run_bot(config: Config) -> int:
         )
         return 2
     finally:
-        svc.storage.close()
+        backend.close()
     return 0

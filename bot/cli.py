@@ -17,9 +17,9 @@ from typing import Any
 from bot.config import Config, ConfigError, load_config
 from handlers.topics import RecentTopics
 from knowledge.answer import Answer
-from knowledge.check import check_file
+from knowledge.check import KnowledgeUnusable, check_file, open_engine
 from knowledge.engine import Engine
-from knowledge.policy import AnswerPolicy, PolicyError
+from knowledge.policy import AnswerPolicy
 
 EXIT_OK, EXIT_INVALID, EXIT_UNUSABLE = 0, 1, 2
 
@@ -29,17 +29,14 @@ class CommandError(Exception):
 
 
 def load_engine(config: Config, policy: AnswerPolicy | None = None) -> Engine:
-    """The configured knowledge base, checked; problems that still let it load are warnings."""
-    result = check_file(config.knowledge.path)
-    if result.loaded is None:
-        details = "\n".join(str(problem) for problem in result.problems)
-        raise CommandError(f"the knowledge base does not load:\n{details}")
-    for problem in result.problems:
-        print(f"warning: {problem}", file=sys.stderr)
+    """The configured knowledge base, by `faqbot run`'s rule; its findings are warnings."""
     try:
-        return Engine(result.loaded, config.matching, policy)
-    except PolicyError as error:
+        engine, findings = open_engine(config.knowledge.path, config.matching, policy)
+    except KnowledgeUnusable as error:
         raise CommandError(str(error)) from None
+    for problem in findings:
+        print(f"warning: {problem}", file=sys.stderr)
+    return engine
 
 
 def cmd_ask(args: argparse.Namespace, config: Config) -> int:
@@ -60,9 +57,7 @@ def cmd_ask(args: argparse.Namespace, config: Config) -> int:
                 shown["explain"] = explanation(engine, answer)
             print(json.dumps(shown, ensure_ascii=False), flush=True)
         else:
-            from bot.terminal import render_plain
-
-            print(render_plain(answer, engine)[0], flush=True)
+            print(answer.plain().text, flush=True)
             if args.explain:
                 print(format_explanation(explanation(engine, answer)), flush=True)
             print(flush=True)

@@ -32,11 +32,12 @@ from rapidfuzz import fuzz, process
 
 from bot.config import Config
 from bot.storage import DAY, Storage, StorageError, Wording
+from handlers.records import ReviewItem
 from knowledge.answer import Answer, Kind
 from knowledge.editing import yaml_quoted
 from knowledge.engine import Engine
 
-__all__ = ["ReviewItem", "print_report", "review_items"]
+__all__ = ["LoggedReviews", "print_report", "review_items"]
 
 # Two questions at least this similar (rapidfuzz token_set_ratio) are one need.
 GROUP_SIMILARITY = 85.0
@@ -52,22 +53,6 @@ TABLE_QUESTION_WIDTH = 60
 # Kinds of logged question with nothing for a curator to fix.
 _NOT_QUESTIONS = frozenset({str(Kind.GREETING), str(Kind.EMPTY)})
 _CHOICES_BATCH = 500
-
-
-@dataclass(frozen=True)
-class ReviewItem:
-    """One group of similar questions that the knowledge base does not serve well."""
-
-    text: str  # the group's most asked wording, normalised as logged
-    language: str
-    count: int
-    reason: str  # "unanswered" | "down-voted": a code, each interface words it
-    closest_id: str | None
-    score: float
-    chosen_id: str | None  # the entry users picked from "did you mean", if any
-    question_ids: tuple[int, ...]
-    # Every wording in the group (`text` first): a review decision settles them all.
-    wordings: tuple[str, ...] = ()
 
 
 class ReviewSource(Protocol):
@@ -113,6 +98,18 @@ def review_items(
         choices.update(storage.choices_for(ids[start : start + _CHOICES_BATCH]))
     pairs = zip(groups, group_ids, strict=True)
     return [_item(group, each, engine, choices) for group, each in pairs]
+
+
+@dataclass(frozen=True)
+class LoggedReviews:
+    """/review's items (`handlers.records.ReviewQueue`): the question log's, ranked by the
+    engine that is live when they are asked for."""
+
+    storage: ReviewSource
+    engine: Engine
+
+    def review_items(self, since: float) -> list[ReviewItem]:
+        return review_items(self.storage, self.engine, since)
 
 
 def _group(wordings: list[Wording]) -> list[_Group]:

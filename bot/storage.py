@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from handlers.records import Stats
 from knowledge.normalise import fold, words
 
 SCHEMA_VERSION = 4
@@ -139,19 +140,6 @@ class Wording:
     @property
     def key(self) -> tuple[str, bool, str]:
         return (self.language, self.down_voted, self.text)
-
-
-@dataclass(frozen=True)
-class Stats:
-    """What /stats shows, counted by SQLite."""
-
-    asked_day: int
-    answered_day: int
-    asked_week: int
-    answered_week: int
-    top_entries: list[tuple[str, int]]  # most asked first; ties: the first asked first
-    top_unanswered: list[tuple[str, int]]
-    votes: dict[str, tuple[int, int]]  # entry id -> (up, down)
 
 
 def normalise_for_log(text: str) -> str:

@@ -7,16 +7,13 @@ import logging
 import time
 from collections.abc import Sequence
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType, InlineKeyboardMarkupLimit, MessageLimit
-from telegram.error import TelegramError
-from telegram.ext import ContextTypes
 
-from bot.reporting import ReviewItem, review_items
 from handlers import callback_data
-from handlers.menus import publish_menus
+from handlers.records import ReviewItem
 from handlers.render import escape
-from handlers.services import Services, services
+from handlers.services import FaqContext, Services
 from knowledge.editing import add_question
 from knowledge.reload import ReloadOutcome
 from knowledge.schema import Language
@@ -36,15 +33,15 @@ _MORE = len(" … +99999")
 PRIVATE_ONLY_KEY = "admin_private_only"
 
 
-async def _refuse_unless_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+async def _refuse_unless_admin(update: Update, context: FaqContext) -> bool:
     """True when the sender may not use admin commands (and has been told so politely)."""
-    svc = services(context)
+    svc = context.services
     user = update.effective_user
     if svc.is_admin(user):
         return False
     # Hashed, as the README promises: the log is kept longer and read by more people.
     log.warning(
-        "admin command refused for user %s", svc.storage.user_hash(user.id) if user else None
+        "admin command refused for user %s", svc.records.user_hash(user.id) if user else None
     )
     language = svc.language_for(user)
     refusal = svc.engine.text("admin_only", language)
@@ -55,7 +52,7 @@ async def _refuse_unless_admin(update: Update, context: ContextTypes.DEFAULT_TYP
     return True
 
 
-async def _refuse_outside_private_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+async def _refuse_outside_private_chat(update: Update, context: FaqContext) -> bool:
     """True when an admin view was asked for in a group (and the admin told where it works).
 
     Everyone in a group reads the bot's replies, and /stats and /review show what
@@ -64,7 +61,7 @@ async def _refuse_outside_private_chat(update: Update, context: ContextTypes.DEF
     chat = update.effective_chat
     if chat is None or chat.type == ChatType.PRIVATE:
         return False
-    svc = services(context)
+    svc = context.services
     language = svc.language_for(update.effective_user)
     texts = svc.engine.knowledge.texts
     notice = svc.engine.text(
@@ -142,42 +139,16 @@ def describe_reload(outcome: ReloadOutcome, svc: Services, language: Language) -
     return "\n".join(lines)
 
 
-async def reload_now(svc: Services, bot: Bot) -> ReloadOutcome:
-    """Check and swap in a thread: the event loop keeps answering meanwhile.
+async def on_reload(update: Update, context: FaqContext) -> None:
+    """/reload: re-read, validate and swap the knowledge base without a restart.
 
-    The menus and descriptions are published again after a reload, since
-    their texts live in the knowledge base too.
+    The reload is the application's (`Services.reloads`, the same as SIGHUP's);
+    this only says how it went.
     """
-    outcome = await asyncio.to_thread(svc.reloader.reload)
-    if outcome.ok:
-        log.info(
-            "knowledge base reloaded: %d entries, %d questions (+%d -%d ~%d)",
-            outcome.entries,
-            outcome.questions,
-            len(outcome.added),
-            len(outcome.removed),
-            len(outcome.changed),
-        )
-        for warning in outcome.warnings:
-            log.warning("knowledge base warning: %s", warning)
-        try:
-            await publish_menus(bot, svc)
-        except TelegramError as error:  # the answers are live; the menus can wait
-            log.warning("the reloaded menus could not be published: %s", error)
-    else:
-        log.warning(
-            "knowledge base NOT reloaded, %d problem(s); the old one stays live",
-            len(outcome.problems),
-        )
-    return outcome
-
-
-async def on_reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/reload: re-read, validate and swap the knowledge base without a restart."""
     if await _refuse_unless_admin(update, context) or update.effective_message is None:
         return
-    svc = services(context)
-    outcome = await reload_now(svc, context.bot)
+    svc = context.services
+    outcome = await svc.reloads.reload(context.bot)
     language = svc.language_for(update.effective_user)
     await update.effective_message.reply_text(describe_reload(outcome, svc, language))
 
@@ -189,7 +160,7 @@ def stats_text(svc: Services, language: Language, now: float | None = None) -> s
     """
     now = now if now is not None else time.time()
     text = svc.engine.text
-    stats = svc.storage.stats(now)
+    stats = svc.records.stats(now)
     lines = [f"<b>{escape(text('stats_questions', language))}</b>"]
     periods = (
         (text("stats_day", language), stats.asked_day, stats.answered_day),
@@ -223,13 +194,13 @@ def stats_text(svc: Services, language: Language, now: float | None = None) -> s
     return "\n".join(lines)
 
 
-async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_stats(update: Update, context: FaqContext) -> None:
     """/stats: what people asked lately and how well the bot did, in private only."""
     if await _refuse_unless_admin(update, context) or update.effective_message is None:
         return
     if await _refuse_outside_private_chat(update, context):
         return
-    svc = services(context)
+    svc = context.services
     language = svc.language_for(update.effective_user)
     await update.effective_message.reply_text(await asyncio.to_thread(stats_text, svc, language))
 
@@ -282,19 +253,19 @@ def _reason(svc: Services, item: ReviewItem, language: Language) -> str:
 def _mark_group_reviewed(svc: Services, item: ReviewItem, action: str) -> None:
     """Every wording in the group is settled, not only the one shown (queued, no waiting)."""
     for text in dict.fromkeys((item.text, *item.wordings)):
-        svc.storage.mark_reviewed(text, action)
+        svc.records.mark_reviewed(text, action)
 
 
-async def on_review(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_review(update: Update, context: FaqContext) -> None:
     """/review: walk the top unanswered and down-voted questions, one by one, in private."""
     if await _refuse_unless_admin(update, context) or update.effective_message is None:
         return
     if await _refuse_outside_private_chat(update, context):
         return
-    svc = services(context)
+    svc = context.services
     language = svc.language_for(update.effective_user)
     # Counted by SQLite and re-ranked by the engine in a worker thread: the loop answers on.
-    items = await asyncio.to_thread(review_items, svc.storage, svc.engine, time.time() - 30 * DAY)
+    items = await asyncio.to_thread(svc.reviews.review_items, time.time() - 30 * DAY)
     if not items:
         await update.effective_message.reply_text(escape(svc.engine.text("review_empty", language)))
         return
@@ -313,7 +284,7 @@ async def on_review(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def on_review_button(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, payload: callback_data.Review
+    update: Update, context: FaqContext, payload: callback_data.Review
 ) -> None:
     """A review decision. Checked again here: buttons can be forwarded or forged."""
     if await _refuse_unless_admin(update, context):
@@ -322,7 +293,7 @@ async def on_review_button(
         return
     query = update.callback_query
     assert query is not None
-    svc = services(context)
+    svc = context.services
     language = svc.language_for(update.effective_user)
     text = svc.engine.text
     # A message Telegram no longer gives us (deleted, or older than 48 hours) comes
@@ -355,13 +326,13 @@ async def on_review_button(
         return
     if payload.action == "add":
         problems = await asyncio.to_thread(
-            add_question, svc.reloader.path, payload.entry_id, item.language, item.text
+            add_question, svc.reloads.path, payload.entry_id, item.language, item.text
         )
         if problems:
             await query.answer(text("review_not_added", language))
             await query.message.reply_text("\n".join(problem_lines(problems)))
             return
-        outcome = await reload_now(svc, context.bot)
+        outcome = await svc.reloads.reload(context.bot)
         _mark_group_reviewed(svc, item, f"add:{payload.entry_id}")
         await query.answer(text("review_added", language))
         await query.message.reply_text(describe_reload(outcome, svc, language))

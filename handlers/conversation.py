@@ -9,12 +9,11 @@ from functools import partial
 from telegram import Message, Update, User
 from telegram.constants import ChatType, MessageEntityType
 from telegram.error import TimedOut
-from telegram.ext import ContextTypes
 
 from handlers.inline import HELP_START_PARAMETER
 from handlers.render import escape, render
-from handlers.services import Services, services
-from knowledge.answer import Answer, Kind
+from handlers.services import FaqContext, Services
+from knowledge.answer import Answer
 from knowledge.schema import COMMAND_ENTRIES, Language, known_language
 from knowledge.vcard import vcard
 
@@ -29,7 +28,7 @@ async def reply_with_text(message: Message, svc: Services, key: str, language: L
 async def send_answer(
     message: Message,
     answer: Answer,
-    context: ContextTypes.DEFAULT_TYPE,
+    context: FaqContext,
     question_id: int = 0,
 ) -> None:
     """Send one answer as a reply: the contact card first when it is the press contact.
@@ -44,9 +43,8 @@ async def send_answer(
     too, and a part Telegram never received however often it was sent means
     Telegram is down for longer than the retry window.
     """
-    engine = services(context).engine
     parts: list[tuple[str, Callable[[], Awaitable[object]]]] = []
-    if answer.kind is Kind.ANSWER and answer.contact is not None:
+    if answer.contact_card and answer.contact is not None:
         contact = answer.contact
         parts.append(
             (
@@ -60,7 +58,7 @@ async def send_answer(
                 ),
             )
         )
-    outgoing = render(answer, engine, context.bot.username, question_id)
+    outgoing = render(answer, context.bot.username, question_id)
     for number, part in enumerate(outgoing, start=1):
         name = "the answer" if len(outgoing) == 1 else f"part {number} of {len(outgoing)}"
         parts.append((name, partial(message.reply_text, part.text, reply_markup=part.keyboard)))
@@ -125,31 +123,23 @@ def ask(
     topic answered last, and its own topic becomes the one to follow.
     """
     topic = services_.topics.get(conversation) if conversation is not None else None
-    answer = services_.engine.ask(
-        text,
-        language=services_.saved_language(user),
-        fallback=services_.client_language(user),
-        context=topic,
-    )
+    answer = services_.answer(user, text, topic)
     if conversation is not None:
         services_.topics.answered(conversation, answer)
     closest = answer.suggestions[0].entry_id if answer.suggestions else None
-    question_id = services_.recorded(
-        lambda: services_.storage.log_question(
-            user.id if user else 0,
-            text,
-            answer.language,
-            str(answer.kind),
-            answer.entry_id if answer.matched else None,
-            closest,
-            answer.score,
-        ),
-        0,
+    question_id = services_.records.log_question(
+        user.id if user else 0,
+        text,
+        answer.language,
+        str(answer.kind),
+        answer.entry_id if answer.matched else None,
+        closest,
+        answer.score,
     )
     return answer, question_id
 
 
-async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_text(update: Update, context: FaqContext) -> None:
     """A free-text question: answer it in its own language."""
     message = update.effective_message
     if message is None or message.text is None:
@@ -158,21 +148,21 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if text is None:
         return
     answer, question_id = ask(
-        services(context), update.effective_user, text, conversation_of(update)
+        context.services, update.effective_user, text, conversation_of(update)
     )
     await send_answer(message, answer, context, question_id)
 
 
-def _command_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Language:
-    return services(context).language_for(update.effective_user)
+def _command_language(update: Update, context: FaqContext) -> Language:
+    return context.services.language_for(update.effective_user)
 
 
-async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_start(update: Update, context: FaqContext) -> None:
     """/start, possibly from a shared link: t.me/<bot>?start=<entry id> opens that answer."""
     message = update.effective_message
     if message is None:
         return
-    svc = services(context)
+    svc = context.services
     engine = svc.engine
     language = _command_language(update, context)
     # A fresh start assumes nothing; a shared link's entry is the topic.
@@ -189,22 +179,22 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await send_answer(message, engine.greeting(language), context)
 
 
-async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_help(update: Update, context: FaqContext) -> None:
     """/help: what the bot knows, the commands, and the topics."""
     if update.effective_message is None:
         return
-    engine = services(context).engine
+    engine = context.services.engine
     greeting = engine.greeting(_command_language(update, context), key="help")
     await send_answer(update.effective_message, greeting, context)
 
 
-async def on_entry_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_entry_command(update: Update, context: FaqContext) -> None:
     """/recommendations, /forums, /event, /document, /contact: open that entry."""
     message = update.effective_message
     if message is None or not message.text:
         return
     command = message.text.split()[0].lstrip("/").split("@")[0].casefold()
-    svc = services(context)
+    svc = context.services
     opened = svc.engine.open(COMMAND_ENTRIES.get(command, ""), _command_language(update, context))
     if opened is None:  # the admin removed the entry: fall back to the greeting
         opened = svc.engine.greeting(_command_language(update, context))
@@ -212,26 +202,26 @@ async def on_entry_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     await send_answer(message, opened, context)
 
 
-async def on_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_language(update: Update, context: FaqContext) -> None:
     """/language en|es: remember the reply language for this user."""
     message, user = update.effective_message, update.effective_user
     if message is None or user is None:
         return
-    svc = services(context)
+    svc = context.services
     choice = known_language(
         (context.args[0].casefold()[:2] if context.args else "").replace("sp", "es")
     )
     if choice is None:
         await reply_with_text(message, svc, "language_usage", svc.language_for(user))
         return
-    svc.recorded(lambda: svc.storage.set_language(user.id, choice), None)
+    svc.records.set_language(user.id, choice)
     await reply_with_text(message, svc, "language_set", choice)
 
 
-async def on_other_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_other_message(update: Update, context: FaqContext) -> None:
     """Stickers, photos, voice notes: a hint to type the question instead."""
     message = update.effective_message
     if message is None:
         return
-    svc = services(context)
+    svc = context.services
     await reply_with_text(message, svc, "non_text", svc.language_for(update.effective_user))

@@ -14,7 +14,8 @@ import logging
 
 from telegram import Update
 from telegram.error import TelegramError, TimedOut
-from telegram.ext import ContextTypes
+
+from handlers.services import FaqContext
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ def describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: FaqContext) -> None:
     """Log the failure once, at the level it deserves; the token filter masks any secret."""
     error = context.error
     if update is None and isinstance(error, TelegramError):

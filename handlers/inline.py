@@ -9,31 +9,28 @@ from telegram import (
     Update,
 )
 from telegram.constants import InlineQueryLimit
-from telegram.ext import ContextTypes
 
 from handlers.render import render_one
-from handlers.services import services
+from handlers.services import FaqContext
 from knowledge.answer import Answer, Kind
 
 # Opens a private chat with the bot at /start help when nothing matched.
 HELP_START_PARAMETER = "help"
 
 
-async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_inline_query(update: Update, context: FaqContext) -> None:
     """Answer with the match and the runner-ups; an empty query lists the topics."""
     query = update.inline_query
     if query is None:
         return
-    svc = services(context)
+    svc = context.services
     engine = svc.engine
     user = query.from_user
     text = query.query.strip()
     answers: list[Answer] = []
     if text:
-        # The same language rule as a chat message: the engine decides.
-        asked = engine.ask(
-            text, language=svc.saved_language(user), fallback=svc.client_language(user)
-        )
+        # As a chat message is answered, without a conversation's topic.
+        asked = svc.answer(user, text)
         language = asked.language
         if asked.kind is Kind.ANSWER:
             answers.append(asked)
@@ -51,9 +48,7 @@ async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
             title=answer.title or "",
             description=answer.text[:100],
             # One message: the whole answer, or as much as fits with its contact and source.
-            input_message_content=InputTextMessageContent(
-                render_one(answer, engine, context.bot.username)
-            ),
+            input_message_content=InputTextMessageContent(render_one(answer, context.bot.username)),
         )
         for answer in answers[: InlineQueryLimit.RESULTS]
     ]

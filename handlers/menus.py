@@ -11,7 +11,7 @@ import logging
 from telegram import Bot, BotCommand, BotCommandScopeChat
 from telegram.error import TelegramError
 
-from handlers.services import Services
+from knowledge.engine import Engine
 from knowledge.schema import COMMAND_ENTRIES, Language
 
 log = logging.getLogger(__name__)
@@ -22,32 +22,30 @@ ADMIN_COMMANDS = ("reload", "stats", "review")
 MENU_LANGUAGES: tuple[tuple[Language, str | None], ...] = (("en", None), ("es", "es"))
 
 
-def public_menu(svc: Services, language: Language) -> list[BotCommand]:
-    return [BotCommand(c, svc.engine.text(f"cmd_{c}", language)) for c in PUBLIC_COMMANDS]
+def public_menu(engine: Engine, language: Language) -> list[BotCommand]:
+    return [BotCommand(c, engine.text(f"cmd_{c}", language)) for c in PUBLIC_COMMANDS]
 
 
-def admin_menu(svc: Services, language: Language) -> list[BotCommand]:
+def admin_menu(engine: Engine, language: Language) -> list[BotCommand]:
     return [
-        *public_menu(svc, language),
-        *(BotCommand(c, svc.engine.text(f"admin_cmd_{c}", language)) for c in ADMIN_COMMANDS),
+        *public_menu(engine, language),
+        *(BotCommand(c, engine.text(f"admin_cmd_{c}", language)) for c in ADMIN_COMMANDS),
     ]
 
 
-async def publish_menus(bot: Bot, svc: Services) -> None:
+async def publish_menus(bot: Bot, engine: Engine, admins: frozenset[int]) -> None:
     """Menus and descriptions for everyone, plus an admin menu in each admin's chat."""
     for language, code in MENU_LANGUAGES:
-        await bot.set_my_commands(public_menu(svc, language), language_code=code)
-        await bot.set_my_description(
-            svc.engine.text("bot_description", language), language_code=code
-        )
+        await bot.set_my_commands(public_menu(engine, language), language_code=code)
+        await bot.set_my_description(engine.text("bot_description", language), language_code=code)
         await bot.set_my_short_description(
-            svc.engine.text("bot_short_description", language), language_code=code
+            engine.text("bot_short_description", language), language_code=code
         )
-    for admin_id in sorted(svc.admins):
+    for admin_id in sorted(admins):
         for language, code in MENU_LANGUAGES:
             try:
                 await bot.set_my_commands(
-                    admin_menu(svc, language),
+                    admin_menu(engine, language),
                     scope=BotCommandScopeChat(admin_id),
                     language_code=code,
                 )

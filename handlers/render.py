@@ -6,6 +6,10 @@ The whole message is composed first (title, answer, contact, source note)
 and only then split where Telegram's limit says, on paragraph, line or word
 boundaries, never inside a tag; the buttons go on the last part. Inline mode
 gets one message: the answer cut short, its contact and source kept.
+
+Every text shown comes from the `Answer` (its framing sentences included),
+never from the engine: what the engine decided is what is rendered, from
+the knowledge base that answered.
 """
 
 from __future__ import annotations
@@ -22,7 +26,6 @@ from telegram.helpers import escape as _escape_html
 
 from handlers import callback_data
 from knowledge.answer import Answer, Kind, Link
-from knowledge.engine import Engine
 from knowledge.schema import Contact, Language
 
 # What Telegram allows one message, counted as it counts: the text once parsed.
@@ -149,7 +152,7 @@ def _buttons(
 
 
 def answer_keyboard(
-    answer: Answer, engine: Engine, bot_username: str | None, question_id: int
+    answer: Answer, bot_username: str | None, question_id: int
 ) -> InlineKeyboardMarkup | None:
     lang = answer.language
     rows: list[list[InlineKeyboardButton]] = []
@@ -185,7 +188,7 @@ def answer_keyboard(
             link = deep_link(bot_username, answer.entry_id)
             title = quote(answer.title or "")
             share = f"https://t.me/share/url?url={quote(link, safe='')}&text={title}"
-            last_row.append(InlineKeyboardButton(engine.text("share", lang), url=share))
+            last_row.append(InlineKeyboardButton(answer.framing.share, url=share))
         rows.append(last_row)
     else:
         rows = _buttons(answer.topics, lang)
@@ -205,7 +208,7 @@ def contact_html(contact: Contact, language: Language) -> str:
     return "\n".join(lines)
 
 
-def _blocks(answer: Answer, engine: Engine, body: str | None = None) -> list[_Block]:
+def _blocks(answer: Answer, body: str | None = None) -> list[_Block]:
     """The whole message, paragraph by paragraph: title, answer, contact, source note.
 
     `body`, when given, is HTML that stands for the answer's text.
@@ -219,45 +222,43 @@ def _blocks(answer: Answer, engine: Engine, body: str | None = None) -> list[_Bl
     footer = []
     if answer.contact is not None:
         # Phones and e-mail in <code>: one tap copies them on every Telegram client.
-        intro = escape(engine.text("contact_intro", lang))
+        intro = escape(answer.framing.contact_intro)
         footer.append(f"{intro}\n{contact_html(answer.contact, lang)}")
     if answer.kind in (Kind.ANSWER, Kind.NOT_STATED):
-        footer.append(f"<i>{escape(engine.text('source_note', lang))}</i>")
+        footer.append(f"<i>{escape(answer.framing.source_note)}</i>")
     elif answer.kind in (Kind.GREETING, Kind.EMPTY, Kind.FALLBACK) and answer.topics:
-        footer.append(escape(engine.text("topics_intro", lang)))
+        footer.append(escape(answer.framing.topics_intro))
     if footer:
         blocks.append(_Block(_PARAGRAPH.join(footer), html=True))
     return blocks
 
 
-def render(
-    answer: Answer, engine: Engine, bot_username: str | None = None, question_id: int = 0
-) -> list[Outgoing]:
+def render(answer: Answer, bot_username: str | None = None, question_id: int = 0) -> list[Outgoing]:
     """The messages that carry one answer, in order; buttons on the last."""
-    texts = _pack(_blocks(answer, engine), MESSAGE_LIMIT)
+    texts = _pack(_blocks(answer), MESSAGE_LIMIT)
     messages = [Outgoing(text) for text in texts]
-    keyboard = answer_keyboard(answer, engine, bot_username, question_id)
+    keyboard = answer_keyboard(answer, bot_username, question_id)
     messages[-1] = Outgoing(messages[-1].text, keyboard)
     return messages
 
 
-def render_one(answer: Answer, engine: Engine, bot_username: str | None = None) -> str:
+def render_one(answer: Answer, bot_username: str | None = None) -> str:
     """The answer as one message, as an inline result must be: all of it when it fits;
     else the title, as much of the answer as fits and "…", then the contact and the
     source note. With the bot's username the "…" opens the whole answer in private."""
-    messages = _pack(_blocks(answer, engine), MESSAGE_LIMIT)
+    messages = _pack(_blocks(answer), MESSAGE_LIMIT)
     if len(messages) == 1:
         return messages[0]
     ellipsis = ELLIPSIS
     if bot_username and answer.entry_id and answer.matched:
         ellipsis = f'<a href="{escape(deep_link(bot_username, answer.entry_id))}">{ELLIPSIS}</a>'
     # The room left for the answer's text once the rest of the message is composed.
-    frame = _compose(_blocks(answer, engine, body=ellipsis))
+    frame = _compose(_blocks(answer, body=ellipsis))
     room = MESSAGE_LIMIT - visible_length(frame) - len(" ")
     text = answer.text.strip()
     shortened = text[: _cut(text, max(room, 0))].rstrip()
     body = f"{escape(shortened)} {ellipsis}" if shortened else ellipsis
-    return _compose(_blocks(answer, engine, body=body))
+    return _compose(_blocks(answer, body=body))
 
 
 def _compose(blocks: list[_Block]) -> str:

@@ -1,35 +1,54 @@
-"""What the handlers need, kept in `application.bot_data` under one key.
+"""What the handlers need, and how they reach it: `context.services`, typed.
 
 Handlers stay thin: they read the update, call these services, and render.
+What the services are made of is stated here and in `handlers.records` as
+Protocols; bot/ provides them, so handlers/ never imports bot/.
+
+python-telegram-bot's own idiom (`ContextTypes`, its contexttypesbot.py
+example) carries them: `bot_data` is a `BotData` instead of a dict, and every
+handler's `context` a `FaqContext` whose `services` mypy checks, where
+`context.bot_data["faqbot"]` was `Any`.
 """
 
 from __future__ import annotations
 
-import logging
-import sqlite3
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from pathlib import Path
+from typing import Any, Protocol
 
-from telegram import User
-from telegram.ext import ContextTypes
+from telegram import Bot, User
+from telegram.ext import CallbackContext, ContextTypes, ExtBot
 
-from bot.storage import Recorder
+from handlers.records import QuestionLog, ReviewQueue
 from handlers.topics import RecentTopics
+from knowledge.answer import Answer
 from knowledge.engine import Engine
-from knowledge.reload import Reloader
+from knowledge.reload import ReloadOutcome
 from knowledge.schema import Language, known_language
 
-SERVICES_KEY = "faqbot"
-T = TypeVar("T")
-log = logging.getLogger(__name__)
+
+class Reloads(Protocol):
+    """Reloading the knowledge base from its file while the bot runs (bot/reloads.py)."""
+
+    @property
+    def path(self) -> Path:
+        """The knowledge base file: /review writes the questions it adds there."""
+        ...
+
+    async def reload(self, bot: Bot) -> ReloadOutcome:
+        """Check the file and put it live, or keep the old one; publish the menus with `bot`."""
+        ...
 
 
-@dataclass
+@dataclass(frozen=True)
 class Services:
+    """Everything a handler reaches beyond its update: the engine, the question log,
+    the review queue, the reloads, the admins and each conversation's last topic."""
+
     engine: Engine
-    reloader: Reloader
-    storage: Recorder
+    reloads: Reloads
+    records: QuestionLog
+    reviews: ReviewQueue
     admins: frozenset[int] = field(default_factory=frozenset)
     # The last topic of each conversation (a chat, or one person in a group),
     # for follow-ups; in memory only, bounded in number and time.
@@ -38,26 +57,22 @@ class Services:
     def is_admin(self, user: User | None) -> bool:
         return user is not None and user.id in self.admins
 
-    def recorded(self, action: Callable[[], T], default: T) -> T:
-        """Run a storage action; a database problem is logged, never the user's problem.
-
-        Statistics are worth less than the answer: with the database locked
-        or full, people still get their replies. The `Recorder`'s writes only
-        queue the record (its id is handed out in memory) and its language
-        lookups read memory, so nothing here waits for SQLite; a record the
-        database refuses later is counted and logged by the Recorder's writer.
-        """
-        try:
-            return action()
-        except sqlite3.Error as error:
-            log.warning("storage unavailable, carrying on without it: %s", error)
-            return default
+    def answer(self, user: User | None, text: str, topic: str | None = None) -> Answer:
+        """The engine's answer to a person's message, by the one language policy of
+        chats and inline mode: the language they chose with /language, else the
+        message's own, else their Telegram app's. `topic`: the conversation's last."""
+        return self.engine.ask(
+            text,
+            language=self.saved_language(user),
+            fallback=self.client_language(user),
+            context=topic,
+        )
 
     def saved_language(self, user: User | None) -> Language | None:
         """The language the user chose with /language, if any."""
         if user is None:
             return None
-        return known_language(self.recorded(lambda: self.storage.language(user.id), None))
+        return known_language(self.records.language(user.id))
 
     @staticmethod
     def client_language(user: User | None) -> Language:
@@ -70,5 +85,24 @@ class Services:
         return self.saved_language(user) or self.client_language(user)
 
 
-def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
-    return context.bot_data[SERVICES_KEY]
+class BotData:
+    """`context.bot_data`: the services, set once when the application is built.
+
+    python-telegram-bot makes it without arguments, before the services can be
+    handed over: bot/app.py sets `services` right after building the application.
+    """
+
+    services: Services
+
+
+class FaqContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], BotData]):
+    """The `context` every handler gets: python-telegram-bot's, with the services."""
+
+    __slots__ = ()
+
+    @property
+    def services(self) -> Services:
+        return self.bot_data.services
+
+
+CONTEXT_TYPES = ContextTypes(context=FaqContext, bot_data=BotData)

@@ -1,7 +1,11 @@
 """The answer object: what the engine decided, before anyone renders it.
 
 Telegram, the terminal chat and `faqbot ask --json` all render this one
-object, so what the bot says cannot drift between them.
+object, so what the bot says cannot drift between them: the engine decides
+what is shown (the press contact among it), and every sentence a renderer
+shows comes from the answer, from the knowledge base that answered. The
+plain-text rendering (the terminal chat, `faqbot ask`, the JSON contract's
+`answer`) is here, `Answer.plain`; Telegram's is handlers/render.py.
 """
 
 from __future__ import annotations
@@ -62,6 +66,30 @@ class Why:
 
 
 @dataclass(frozen=True)
+class Framing:
+    """The bot's own sentences around an answer, in its language, from the knowledge
+    base that answered (a reload between answering and rendering cannot mix two)."""
+
+    contact_intro: str = ""  # before the press contact's details
+    source_note: str = ""  # after what the release says: where it comes from
+    topics_intro: str = ""  # before the topics offered
+    related_intro: str = ""  # before the follow-ups offered
+    share: str = ""  # the label of the button that shares the answer
+
+
+@dataclass(frozen=True)
+class PlainReply:
+    """An answer as plain text, and the entries its numbered choices stand for."""
+
+    # What the answer says: its text, the press contact when shown, the "did
+    # you mean" choices (the JSON contract's `answer`, what answers are scored on).
+    body: str
+    # As the terminal shows it: the title, the body, the follow-ups or topics offered.
+    text: str
+    choices: tuple[Link, ...]
+
+
+@dataclass(frozen=True)
 class Answer:
     """One reply, in one language, ready to render."""
 
@@ -77,7 +105,11 @@ class Answer:
     suggestions: tuple[Suggestion, ...] = ()
     related: tuple[Link, ...] = ()
     topics: tuple[Link, ...] = ()
+    # The press contact, when the reply shows it (the engine decides, every
+    # renderer obeys); with `contact_card`, also as a card to save (Telegram).
     contact: Contact | None = None
+    contact_card: bool = False
+    framing: Framing = Framing()
     why: Why | None = None
 
     @property
@@ -95,13 +127,33 @@ class Answer:
         return None
 
     def plain_text(self) -> str:
-        """The reply as plain text, suggestions and contact included."""
-        parts = [self.text]
-        if self.suggestions:
-            parts.append("\n".join(f"{n}. {s.question}" for n, s in enumerate(self.suggestions, 1)))
-        if self.contact is not None and self.kind is Kind.FALLBACK:
-            parts.append(contact_lines(self.contact, self.language))
-        return "\n\n".join(parts)
+        """What the reply says, as plain text: `plain().body`."""
+        return self.plain().body
+
+    def plain(self) -> PlainReply:
+        """The reply as plain text; buttons become numbered choices.
+
+        The "did you mean" choices are part of what it says; otherwise the
+        follow-ups, or the topics, are offered after it.
+        """
+        body = [self.text]
+        if self.contact is not None:
+            body += [self.framing.contact_intro, contact_lines(self.contact, self.language)]
+        choices = tuple(Link(s.entry_id, s.question) for s in self.suggestions)
+        offered: list[str] = []
+        if choices:
+            body += _numbered(choices)
+        elif self.related:
+            choices = self.related
+            offered = [self.framing.related_intro, *_numbered(choices)]
+        elif self.topics:
+            choices = self.topics
+            offered = [self.framing.topics_intro, *_numbered(choices)]
+        title = [f"== {self.title} =="] if self.title and self.kind is Kind.ANSWER else []
+        said = "\n".join(line for line in body if line)
+        return PlainReply(
+            said, "\n".join(line for line in (*title, said, *offered) if line), choices
+        )
 
     def to_json(self) -> dict[str, Any]:
         """The `faqbot ask --json` contract."""
@@ -118,6 +170,10 @@ class Answer:
                 for s in self.suggestions
             ],
         }
+
+
+def _numbered(choices: tuple[Link, ...]) -> list[str]:
+    return [f"  [{number}] {link.label}" for number, link in enumerate(choices, 1)]
 
 
 def contact_lines(contact: Contact, language: Language) -> str:

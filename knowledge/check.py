@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from knowledge.claims import Named, named_values
-from knowledge.engine import Loaded
+from knowledge.engine import Engine, Loaded, Thresholds
 from knowledge.loader import Parsed, Problem, read_knowledge
+from knowledge.policy import AnswerPolicy, PolicyError
 from knowledge.schema import LANGUAGES, KnowledgeBase
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -48,6 +49,31 @@ def facts(text: str) -> dict[str, set[str]]:
 def check_file(path: str | Path) -> CheckResult:
     """Everything `faqbot check` reports for a file, and the bundle if it passed."""
     return check_parsed(read_knowledge(path))
+
+
+class KnowledgeUnusable(Exception):
+    """The knowledge base cannot answer; the message says why, a problem a line."""
+
+
+def open_engine(
+    path: str | Path, thresholds: Thresholds, policy: AnswerPolicy | None = None
+) -> tuple[Engine, tuple[Problem, ...]]:
+    """The knowledge base at `path` as an engine, and the check's findings.
+
+    One rule for `faqbot run` and for every command that answers, as for a
+    reload (`knowledge.reload`): only what makes answering impossible (an
+    unreadable file, a schema error, a dangling id, a broken answer policy)
+    raises `KnowledgeUnusable`; quality findings (a question another entry
+    answers) come back for the caller to show as warnings.
+    """
+    result = check_file(path)
+    if result.loaded is None:
+        details = "\n".join(str(problem) for problem in result.problems)
+        raise KnowledgeUnusable(f"the knowledge base does not load:\n{details}")
+    try:
+        return Engine(result.loaded, thresholds, policy), result.problems
+    except PolicyError as error:
+        raise KnowledgeUnusable(str(error)) from None
 
 
 def check_parsed(parsed: Parsed) -> CheckResult:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from knowledge.answer import Answer, Kind, Link, Suggestion, Why
+from knowledge.answer import Answer, Framing, Kind, Link, Suggestion, Why
 from knowledge.claims import display_name, is_yes_no, named_values, question_part
 from knowledge.context import is_follow_up, points_back
 from knowledge.language import LanguageDetector
@@ -164,7 +164,7 @@ class Engine:
         confidence = round(chosen.probability, 3)
         entry = loaded.knowledge.entry(best.entry_id)
         assert entry is not None
-        if self._topic_probability(chosen) >= self.answer_at:
+        if self._sure(chosen):
             answer = self._entry_answer(loaded, entry, question, reply_language, best.score, why)
             answer = replace(answer, confidence=confidence)
             return self._as_claimed(loaded, chosen, entry, answer)
@@ -178,6 +178,7 @@ class Engine:
                 score=best.score,
                 confidence=confidence,
                 suggestions=suggestions,
+                framing=_framing(loaded, reply_language),
                 why=why,
             )
         return replace(
@@ -188,6 +189,10 @@ class Engine:
     def _topic_probability(self, reading: Assessed) -> float:
         return self.policy.topic_probability(reading.features)
 
+    def _sure(self, reading: Assessed) -> bool:
+        """The one confidence test: sure enough of the reading's topic to answer it."""
+        return self._topic_probability(reading) >= self.answer_at
+
     def _follows(self, alone: Assessed | None, following: Assessed, context: str | None) -> bool:
         """Whether a follow-up is about the previous topic rather than one of its own.
 
@@ -196,11 +201,11 @@ class Engine:
         topic by TOPIC_SWITCH_LEAD points or more names a topic of its own ("and
         the South American one?", "and about trafficking?").
         """
-        if self._topic_probability(following) < self.answer_at:
+        if not self._sure(following):
             return False
         if alone is None or points_back(following.text):
             return True
-        if self._topic_probability(alone) < self.answer_at:
+        if not self._sure(alone):
             return True
         best = alone.ranking.best
         assert best is not None
@@ -256,11 +261,17 @@ class Engine:
 
     @staticmethod
     def _not_stated(answer: Answer, lead: str, entry: Entry) -> Answer:
+        """What the release does not say, then what it does; the entry offered as a choice.
+
+        About the press contact, its details are still shown, but no card to
+        save: the person asked something the release does not answer.
+        """
         return replace(
             answer,
             kind=Kind.NOT_STATED,
             entry_id=None,
             related=(),
+            contact_card=False,
             text=f"{lead}\n{answer.text}",
             suggestions=(Suggestion(entry.id, entry.questions[answer.language][0], answer.score),),
         )
@@ -348,6 +359,7 @@ class Engine:
             language=language,
             text=loaded.knowledge.text(key, language),
             topics=self._topics(loaded, language),
+            framing=_framing(loaded, language),
         )
 
     def text(self, key: str, language: Language) -> str:
@@ -379,7 +391,10 @@ class Engine:
             title=entry.title(language),
             score=score,
             related=related,
+            # The press contact's own entry: the details, and a card to save.
             contact=loaded.knowledge.contact if entry.topic == "contact" else None,
+            contact_card=entry.topic == "contact",
+            framing=_framing(loaded, language),
             why=why,
         )
 
@@ -406,6 +421,7 @@ class Engine:
                 language=language,
                 text=loaded.knowledge.text("empty_question", language),
                 topics=self._topics(loaded, language),
+                framing=_framing(loaded, language),
             )
         if not ranking.unknown:
             # Every word was a stop word: "hola", "thanks!", "hi there", "when?".
@@ -429,6 +445,7 @@ class Engine:
                 language=language,
                 text=greeting.text,
                 topics=() if thanked else greeting.topics,
+                framing=greeting.framing,
             )
         why = Why(None, None, 0.0, ranking.unknown)
         return self._fallback(loaded, question, language, 0.0, why)
@@ -443,10 +460,24 @@ class Engine:
             text=loaded.knowledge.text("fallback", language),
             score=score,
             topics=self._topics(loaded, language),
+            # Nothing close: the press contact may know.
             contact=loaded.knowledge.contact,
+            framing=_framing(loaded, language),
             why=why,
         )
 
     @staticmethod
     def _topics(loaded: Loaded, language: Language) -> tuple[Link, ...]:
         return tuple(Link(topic.entry, topic.label(language)) for topic in loaded.knowledge.topics)
+
+
+def _framing(loaded: Loaded, language: Language) -> Framing:
+    """The sentences around an answer, from the same knowledge base as the answer."""
+    text = loaded.knowledge.text
+    return Framing(
+        contact_intro=text("contact_intro", language),
+        source_note=text("source_note", language),
+        topics_intro=text("topics_intro", language),
+        related_intro=text("related", language),
+        share=text("share", language),
+    )

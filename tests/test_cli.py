@@ -122,7 +122,7 @@ def test_unsure_answer_lists_its_suggestions_in_json():
     assert reply["matched"] is False
     assert 1 <= len(reply["suggestions"]) <= 3
     for number, suggestion in enumerate(reply["suggestions"], 1):
-        assert f"{number}. {suggestion['question']}" in reply["answer"]
+        assert f"[{number}] {suggestion['question']}" in reply["answer"]  # as the chat shows it
 
 
 def test_spanish_speaker_forces_spanish_with_lang():
@@ -132,7 +132,9 @@ def test_spanish_speaker_forces_spanish_with_lang():
     [reply] = json_lines(run.stdout)
     assert reply["language"] == "es"
     assert reply["entry_id"] == "contact"
-    assert reply["answer"] == bundled_entry("contact").answer.es
+    # The answer, then the press contact's details, as Telegram shows them too.
+    assert reply["answer"].startswith(bundled_entry("contact").answer.es)
+    assert "📱 +56 9 3376207" in reply["answer"]
 
 
 def test_script_passes_an_empty_question_and_gets_the_empty_question_reply():

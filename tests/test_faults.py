@@ -64,7 +64,7 @@ def test_the_question_used_here_is_answered_with_one_message() -> None:
     engine = Engine(result.loaded)
     answer = engine.ask(QUESTION)
     assert answer.kind is Kind.ANSWER and answer.contact is None
-    assert len(render(answer, engine)) == 1
+    assert len(render(answer)) == 1
 
 
 def ask_each(fake: FakeBotAPI, count: int, first_user: int = FIRST_USER) -> list[int]:

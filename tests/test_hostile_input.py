@@ -65,7 +65,7 @@ def engine() -> Engine:
 def assert_sendable(engine: Engine, question: str) -> None:
     """Every message an answer renders to would be accepted by sendMessage."""
     answer = engine.ask(question)
-    messages = render(answer, engine, "faq_test_bot", question_id=123_456_789)
+    messages = render(answer, "faq_test_bot", question_id=123_456_789)
     assert messages
     for message in messages:
         visible = validate_html(message.text).strip()

@@ -22,7 +22,6 @@ from telegram.ext import Application
 from bot.app import PerChatUpdateProcessor, PrivateChatRateLimiter
 from bot.config import Config
 from handlers.render import render
-from knowledge.answer import Kind
 from knowledge.engine import Engine
 from tests.auxil.conversation import SEND_METHODS, engine_of, running
 from tests.auxil.fake_bot_api import Call, FakeBotAPI
@@ -55,8 +54,8 @@ def rss_mb() -> float:
 
 def messages_per_answer(engine: Engine, question: str, language: str) -> int:
     answer = engine.ask(question, fallback=language)
-    card = answer.kind is Kind.ANSWER and answer.contact is not None
-    return len(render(answer, engine)) + int(card)
+    card = answer.contact_card
+    return len(render(answer)) + int(card)
 
 
 @pytest.fixture

@@ -179,7 +179,7 @@ async def test_every_question_is_answered_while_the_database_is_locked_and_the_r
     running_bot, caplog: pytest.LogCaptureFixture
 ) -> None:
     app, fake = running_bot
-    storage = services_of(app).storage
+    storage = services_of(app).records
     fake_: FakeBotAPI = fake
     storage.flush()
     lost_before = storage.lost

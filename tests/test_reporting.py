@@ -15,8 +15,9 @@ import pytest
 import yaml
 
 from bot.cli import main
-from bot.reporting import ReviewItem, review_items
+from bot.reporting import review_items
 from bot.storage import DAY, Storage
+from handlers.records import ReviewItem
 from knowledge.engine import Engine
 from tests.auxil.knowledge_fixtures import bundled_engine
 

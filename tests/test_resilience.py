@@ -71,7 +71,7 @@ def error_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
 
 async def test_reader_gets_the_answer_while_the_database_is_locked(running_bot, engine, caplog):
     app, fake = running_bot
-    storage = services_of(app).storage
+    storage = services_of(app).records
     event = engine.open("event", "en")
     assert event is not None and event.title
 
@@ -96,7 +96,7 @@ async def test_a_thumbs_up_is_acknowledged_while_the_database_is_locked(
     running_bot, engine, caplog
 ):
     app, fake = running_bot
-    storage = services_of(app).storage
+    storage = services_of(app).records
     [reply] = await ask(fake, "What does ECLAC recommend?")
 
     with database_locked(storage.path):

@@ -72,7 +72,7 @@ def refusals(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 def refusal_of(bot: Application, user_id: int) -> str:
     """The refusal's log line: the user id hashed, as stored (the README's promise)."""
-    return f"admin command refused for user {services_of(bot).storage.user_hash(user_id)}"
+    return f"admin command refused for user {services_of(bot).records.user_hash(user_id)}"
 
 
 @pytest.mark.parametrize(
@@ -221,7 +221,7 @@ async def test_a_forged_did_you_mean_choice_rewrites_no_one_elses_question(
     assert faqbot_main(["--config", str(config), "report", "--suggest"]) == 0
     report = capsys.readouterr().out
     assert "# entry: contact" not in report
-    assert services_of(bot).storage.choices_for([theirs.question_id]) == {}
+    assert services_of(bot).records.choices_for([theirs.question_id]) == {}
     assert fake.errors() == []
 
 
@@ -243,7 +243,7 @@ async def test_the_database_alone_does_not_tell_whose_questions_it_holds(
         values = [v for (v,) in db.execute("SELECT value FROM meta")]
     db.close()
 
-    assert stored == {services_of(bot).storage.user_hash(reader)}
+    assert stored == {services_of(bot).records.user_hash(reader)}
     assert all(salted_hash(value, reader) not in stored for value in values)
     assert stat.S_IMODE(salt_file.stat().st_mode) == 0o600
     assert salted_hash(salt_file.read_text(encoding="utf-8").strip(), reader) in stored

@@ -28,7 +28,6 @@ import yaml
 from telegram.constants import MessageLimit
 from telegram.ext import Application
 
-from bot.app import RELOADS_KEY
 from bot.cli import main as faqbot_main
 from bot.config import Config
 from bot.storage import Storage, normalise_for_log
@@ -130,7 +129,7 @@ async def admin_says(fake: FakeBotAPI, text: str, count: int = 1) -> list[Call]:
 
 def replies_expected(answer: Answer) -> int:
     """An answer with the press contact comes as a contact card, then the text."""
-    return 2 if answer.kind is Kind.ANSWER and answer.contact is not None else 1
+    return 2 if answer.contact_card else 1
 
 
 def title_of(engine: Engine, entry_id: str, language: str = "en") -> str:
@@ -390,7 +389,7 @@ async def test_non_admin_is_refused_politely_and_nothing_is_reloaded(
     assert visible(refusal) == engine.text("admin_only", "es")
 
     # The refusals are logged, with user ids only hashed, as the README promises.
-    storage = services_of(admin_bot).storage
+    storage = services_of(admin_bot).records
     refused = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
     assert len(refused) == 4
     assert sum(storage.user_hash(DEFAULT_USER_ID) in line for line in refused) == 3
@@ -436,7 +435,7 @@ def one_message_questions(engine: Engine, count: int) -> list[tuple[str, str]]:
         question = entry.questions["en"][0]
         answer = engine.ask(question)
         confident = answer.kind is Kind.ANSWER and answer.entry_id == entry.id
-        if confident and answer.contact is None and len(render(answer, engine)) == 1:
+        if confident and answer.contact is None and len(render(answer)) == 1:
             picked.append((entry.id, question))
     assert len(picked) >= count
     return picked[:count]
@@ -575,9 +574,10 @@ async def test_a_sighup_reload_is_kept_by_the_bot_until_it_is_done(
 
     # The new answers are live; the menus are still on their way to Telegram.
     assert f"{MARKER} ECLAC holds" in engine_of(admin_bot).open("event", "en").text
-    [reload] = admin_bot.bot_data[RELOADS_KEY]
+    reloads = services_of(admin_bot).reloads
+    [reload] = reloads.started
     assert not reload.done()
-    await wait_until(lambda: not admin_bot.bot_data[RELOADS_KEY], "the reload to finish", fake)
+    await wait_until(lambda: not reloads.started, "the reload to finish", fake)
     assert reload.done() and not reload.cancelled() and reload.exception() is None
     assert len(fake.calls_to("setMyCommands")) > menus_before
     assert error_records(caplog) == []
@@ -881,7 +881,7 @@ async def test_each_review_messages_buttons_act_on_that_messages_own_list(
     pressed = await press(fake, ignore["callback_data"], second_review.result, user_id=ADMIN_ID)
     assert pressed.notice == text("review_expired", "en")
     assert knowledge_copy.read_text(encoding="utf-8") == written
-    assert services_of(admin_bot).storage.reviewed() == {normalise_for_log(first_question)}
+    assert services_of(admin_bot).records.reviewed() == {normalise_for_log(first_question)}
     assert fake.errors() == []
 
 
@@ -923,7 +923,7 @@ async def test_stats_and_review_asked_in_a_group_show_the_group_nothing_people_a
     assert pressed.notice == private_only(engine, language)
     await reply_to(fake, in_the_group(f"@{BOT_USERNAME} thanks"))
     assert len(fake.calls_to("editMessageText")) == edits
-    assert services_of(admin_bot).storage.reviewed() == set()
+    assert services_of(admin_bot).records.reviewed() == set()
     # In the private chat both still answer in full.
     [private_stats] = await ask(fake, "/stats", user_id=ADMIN_ID, language_code=language)
     assert f"1× {asked}" in visible(private_stats).splitlines()
@@ -967,7 +967,7 @@ async def test_a_review_button_on_a_message_telegram_no_longer_shows_expires_and
     assert answer.params.get("text") == engine.text("review_expired", "en")
     assert knowledge_copy.read_text(encoding="utf-8") == original
     assert len(fake.calls_to("editMessageText")) == edits
-    assert services_of(admin_bot).storage.reviewed() == set()
+    assert services_of(admin_bot).records.reviewed() == set()
     assert fake.errors() == []
 
 

@@ -9,7 +9,11 @@ with `fake.errors() == []`: no call that Telegram would have refused.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -95,7 +99,7 @@ HOSTILE_QUESTIONS = (
 
 def replies_expected(answer: Answer) -> int:
     """Messages an ordinary-length answer takes: the contact card comes before its text."""
-    return 2 if answer.kind is Kind.ANSWER and answer.contact is not None else 1
+    return 2 if answer.contact_card else 1
 
 
 def title_of(engine: Engine, entry_id: str, language: str) -> str:
@@ -182,7 +186,7 @@ async def test_did_you_mean_choice_by_button_opens_that_entry_and_is_recorded(ru
 
     assert pressed.notice is None
     assert visible(pressed.sent[-1]).startswith(title_of(engine, chosen, "en"))
-    assert services_of(app).storage.choices_for([payload.question_id]) == {
+    assert services_of(app).records.choices_for([payload.question_id]) == {
         payload.question_id: chosen
     }
     assert fake.errors() == []
@@ -213,7 +217,7 @@ async def test_thumbs_up_then_down_are_acknowledged_and_the_last_one_counts(runn
     assert (up.notice, down.notice) == (thanks, thanks)
     # One person's vote on one answer counts once: the later press replaces the earlier.
     # (The vote is written just after the notice, which comes first for the reader.)
-    storage = services_of(app).storage
+    storage = services_of(app).records
     expected = {"recommendations": (0, 1)}
     await wait_until(lambda: storage.feedback_since(0) == expected, "the 👎 recorded", fake)
     assert fake.errors() == []
@@ -261,7 +265,7 @@ async def test_forged_callback_data_gets_a_short_notice_and_no_error(running_bot
     [after] = await ask(fake, "hello")
 
     assert sends(fake, DEFAULT_USER_ID, since) == [after]
-    assert services_of(app).storage.feedback_since(0) == {}
+    assert services_of(app).records.feedback_since(0) == {}
     assert error_records(caplog) == []
     assert fake.errors() == []
 
@@ -309,6 +313,54 @@ async def test_asking_for_the_press_contact_in_words_gives_the_same_card(running
 
         assert_contact_card(engine, card, text, language)
         assert card.params["vcard"] == command_card.params["vcard"], question
+    assert fake.errors() == []
+
+
+# When each interface shows the press contact: its answer, what the release does
+# not say of it, the fallback; and an answer about something else, which does not.
+CONTACT_SHOWN = (
+    ("who is the press contact?", True),
+    ("When is the press contact available?", True),
+    ("¿Cuándo está disponible el contacto de prensa?", True),
+    ("xyzzy plugh frobnicate", True),
+    ("networks of emigrant scientists", False),
+)
+
+
+def faqbot_ask(*args: str) -> str:
+    """What `faqbot ask` prints (the terminal chat's rendering, or with --json the contract's)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("FAQBOT_CONFIG", "TELEGRAM_BOT_TOKEN")}
+    run = subprocess.run(
+        [sys.executable, "-m", "bot", "ask", *args],
+        cwd=Path(__file__).resolve().parent.parent,
+        env={**env, "PYTHONUTF8": "1"},
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=60,
+        check=True,
+    )
+    return run.stdout
+
+
+async def test_telegram_and_the_terminal_show_the_press_contact_for_the_same_questions(
+    running_bot, engine
+):
+    """One decision, in the Answer: a journalist who asks when the press contact is
+    available gets the contact's copyable details in Telegram, in the terminal and
+    in `faqbot ask --json` alike (the plain renderers once showed them only with the
+    fallback, Telegram with any answer that carried them)."""
+    _, fake = running_bot
+    contact = engine.knowledge.contact
+    for number, (question, shown) in enumerate(CONTACT_SHOWN):
+        replies = await ask(
+            fake, question, replies_expected(engine.ask(question)), user_id=700 + number
+        )
+        in_telegram = [f"📱 {phone}" in "".join(map(visible, replies)) for phone in contact.phones]
+        in_terminal = [f"📱 {phone}" in faqbot_ask(question) for phone in contact.phones]
+        answer = json.loads(faqbot_ask("--json", question))["answer"]
+        in_json = [f"📱 {phone}" in answer for phone in contact.phones]
+        assert in_telegram == in_terminal == in_json == [shown] * len(contact.phones), question
     assert fake.errors() == []
 
 
@@ -448,6 +500,23 @@ async def test_inline_results_are_personal_since_they_follow_the_readers_languag
         assert call.params["is_personal"] is True
         first = call.params["results"][0]
         assert first["title"] == title_of(engine, first["id"], language)
+    assert fake.errors() == []
+
+
+async def test_a_reader_who_chose_spanish_gets_spanish_inline_results_as_in_the_chat(
+    running_bot, engine
+):
+    """One language policy for chats and inline mode: the saved choice first, then the
+    message's own language, then the app's."""
+    _, fake = running_bot
+    user_id = 1403
+    await ask(fake, "/language es", user_id=user_id, language_code="en")
+    [chat] = await ask(fake, "What does ECLAC recommend?", user_id=user_id, language_code="en")
+    query = fake.inline_query("What does ECLAC recommend?", user_id, language_code="en")
+    [call] = await inline_answer(fake, query)
+
+    assert visible(chat).startswith(title_of(engine, "recommendations", "es"))
+    assert call.params["results"][0]["title"] == title_of(engine, "recommendations", "es")
     assert fake.errors() == []
 
 

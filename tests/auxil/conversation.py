@@ -1,7 +1,7 @@
 """Helpers for end-to-end conversations: the real bot, the fake Bot API, real HTTP.
 
 The bot under test is built exactly as `faqbot run` builds it
-(`build_application(config, open_services(config))`); these helpers only
+(`build_application(config, open_backend(config))`); these helpers only
 start it, push updates through `FakeBotAPI` and wait for what the bot sends.
 
 Waiting is by message id, not by sleeping: the fake numbers messages per chat,
@@ -23,9 +23,9 @@ from typing import Any, TypeVar
 from telegram import Update
 from telegram.ext import Application
 
-from bot.app import build_application, open_services
+from bot.app import build_application, open_backend
 from bot.config import Config, parse_config
-from handlers.services import SERVICES_KEY, Services
+from handlers.services import Services
 from knowledge.engine import Engine
 from tests.auxil.fake_bot_api import DEFAULT_USER_ID, Call, FakeBotAPI
 
@@ -48,7 +48,7 @@ def make_config(tmp_path: Path, fake: FakeBotAPI, **overrides: dict[str, Any]) -
 
 
 def services_of(app: Application) -> Services:
-    return app.bot_data[SERVICES_KEY]
+    return app.bot_data.services
 
 
 def engine_of(app: Application) -> Engine:
@@ -75,8 +75,8 @@ async def running(
         if admin_opens_chat
         else []
     )
-    svc = open_services(config)
-    app = build_application(config, svc)
+    backend = open_backend(config)
+    app = build_application(config, backend)
     try:
         await app.initialize()
         assert app.post_init is not None
@@ -101,7 +101,7 @@ async def running(
                 await app.post_shutdown(app)
     finally:
         await app.shutdown()
-        svc.storage.close()
+        backend.close()
 
 
 async def wait_until(

@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from handlers.render import render
-from knowledge.answer import Kind
 from knowledge.check import check_file
 from knowledge.engine import Engine
 from knowledge.loader import bundled_path
@@ -120,9 +119,9 @@ def expected_parts(engine: Engine, question: str) -> Counter[Part]:
     """What the bot sends for a question from a new English-speaking user, part by part."""
     answer = engine.ask(question, fallback="en")
     parts: Counter[Part] = Counter()
-    if answer.kind is Kind.ANSWER and answer.contact is not None:
+    if answer.contact_card:
         parts[("sendContact", answer.contact.phones[0])] += 1
-    for outgoing in render(answer, engine, BOT_USERNAME):
+    for outgoing in render(answer, BOT_USERNAME):
         parts[("sendMessage", outgoing.text)] += 1
     return parts
 
