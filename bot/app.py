@@ -35,6 +35,7 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.request import BaseRequest
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.aiohttp_request import AiohttpRequest
@@ -367,8 +368,15 @@ def _log_failure(task: asyncio.Task[Any]) -> None:
         log.error("the SIGHUP reload failed", exc_info=task.exception())
 
 
-def build_application(config: Config, svc: Services) -> Application:
-    """The configured Application, handlers registered, not yet started."""
+def build_application(
+    config: Config, svc: Services, *, requests: tuple[BaseRequest, BaseRequest] | None = None
+) -> Application:
+    """The configured Application, handlers registered, not yet started.
+
+    `requests` (the HTTP client for everything, and the one for getUpdates)
+    replaces the bot's own only for bench/bench_http_client.py, which
+    compares it with python-telegram-bot's HTTPXRequest on the same bot.
+    """
     assert config.telegram.token is not None
 
     async def post_init(application: Application) -> None:
@@ -418,10 +426,16 @@ def build_application(config: Config, svc: Services) -> Application:
         )
         .concurrent_updates(PerChatUpdateProcessor(config.telegram.concurrent_updates))
         # One connection per update in flight, and a couple for replies to buttons.
-        .request(AiohttpRequest(config.telegram.concurrent_updates + 2, pool_timeout=POOL_TIMEOUT))
+        .request(
+            requests[0]
+            if requests
+            else AiohttpRequest(config.telegram.concurrent_updates + 2, pool_timeout=POOL_TIMEOUT)
+        )
         # getUpdates may always be sent again: a failed poll, above all the
         # one acknowledging the last updates on a stop, is asked again at once.
-        .get_updates_request(AiohttpRequest(repeat_for=GET_UPDATES_REPEAT_FOR))
+        .get_updates_request(
+            requests[1] if requests else AiohttpRequest(repeat_for=GET_UPDATES_REPEAT_FOR)
+        )
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )
