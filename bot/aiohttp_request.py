@@ -6,17 +6,29 @@ pure Python) took about 1 ms of CPU per answered update, half of everything
 the bot did, and its connection pool checks every idle connection on each
 request, so the cost grows with the concurrency a far-away Telegram needs.
 aiohttp parses HTTP in C and hands out a pooled connection in constant
-time; the same bot then needs about half the CPU per update
-(bench/bench_telegram.py). `BaseRequest` is the extension point
+time; the same bot then needs about half the CPU per update. At Telegram's
+own pace (30 messages a second, every answer 50 ms away) httpx took 1.95
+times the CPU per update and its reply p99 was 1.2 times this client's
+(bench/bench_http_client.py, 2026-12-06, two cores; the README has the
+figures). `BaseRequest` is the extension point
 python-telegram-bot documents for exactly this; everything above it (the
 Bot methods, errors, retries, the rate limiter) is unchanged.
 
+It keeps to what python-telegram-bot documents of `BaseRequest` (its
+abstract methods, `DEFAULT_NONE`, `USER_AGENT`, `parse_json_payload`,
+`RequestData`'s public attributes) and raises only python-telegram-bot's
+errors: `TimedOut` for a timeout, `NetworkError` for any other failure.
+Those it raises are the subclasses of bot/request_errors.py where it knows
+more, so the retry logic can tell a request Telegram never saw
+(`NeverSent`, `NeverSentInTime`: refused, not connected, no free
+connection, the proxy would not open the way) from one it acted on
+(`AnswerCutShort`, or a plain `TimedOut` while reading the answer).
+
 Requests go out as a JSON body, which the Bot API accepts for everything
 but uploads; uploads go as multipart form data. Timeouts keep
-python-telegram-bot's meaning, and one distinction matters to the retry
-logic in `bot.app`: a request that timed out before it was sent (waiting
-`pool_timeout` for a free connection, or connecting) fails with `TimedOut`
-caused by `aiohttp.ConnectionTimeoutError`, and Telegram never saw it.
+python-telegram-bot's meaning. Proxies are the environment's, as httpx
+takes them (bot/proxies.py): HTTP and HTTPS proxies through aiohttp
+itself, SOCKS through aiohttp-socks, on a session of their own.
 """
 
 from __future__ import annotations
@@ -24,18 +36,21 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import random
 import re
 import ssl
-from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import aiohttp
+import aiohttp_socks
 import certifi
 from telegram.error import NetworkError, TelegramError, TimedOut
 from telegram.request import BaseRequest, RequestData
+
+from bot import proxies
+from bot.request_errors import AnswerCutShort, NeverSent, NeverSentInTime
 
 # python-telegram-bot's own defaults for HTTPXRequest, in seconds.
 DEFAULT_CONNECT_TIMEOUT = 5.0
@@ -65,68 +80,13 @@ REPEAT_FIRST_PAUSE = 0.5
 REPEAT_LONGEST_PAUSE = 4.0
 
 
-# The type of python-telegram-bot's "argument not given" marker (its module is private).
-_Unset = type(BaseRequest.DEFAULT_NONE)
-
-
-def _environment_proxies(environ: Mapping[str, str]) -> dict[str, str]:
-    """The `<scheme>_proxy` variables, by lower-case scheme ("no" holds NO_PROXY).
-
-    Read as urllib.request.getproxies() documents for the environment (only
-    the environment: no system settings): the name in any case, one ending in
-    lower-case `_proxy` winning over HTTP_PROXY and the like, an empty value
-    meaning unset; and with REQUEST_METHOD set (a CGI script) HTTP_PROXY is
-    ignored, since a client's "Proxy:" header becomes it.
-    """
-    proxies: dict[str, str] = {}
-    for name, value in environ.items():
-        if value and name.lower().endswith("_proxy"):
-            proxies[name[:-6].lower()] = value
-    if "REQUEST_METHOD" in environ:
-        proxies.pop("http", None)
-    for name, value in environ.items():
-        if name.endswith("_proxy"):
-            if value:
-                proxies[name[:-6].lower()] = value
-            else:
-                proxies.pop(name[:-6].lower(), None)
-    return proxies
-
-
-# "name:port"; the port may be empty ("localhost:").
-_WITH_PORT = re.compile(r"(.*):[0-9]*", re.DOTALL)
-
-
-def _bypasses_proxy(host: str, no_proxy: str) -> bool:
-    """Whether NO_PROXY exempts `host` ("name" or "name:port") from the proxy.
-
-    The matching Python's urllib does (written out here, since the function
-    that does it there is undocumented): "*" alone exempts every host;
-    otherwise a comma-separated list of names, each matching itself and its
-    subdomains ("example.org" and ".example.org" both cover api.example.org),
-    whatever the case, and with or without the port ("localhost:8081" only
-    that port, "localhost" every port).
-    """
-    if no_proxy == "*":
-        return True
-    host = host.lower()
-    with_port = _WITH_PORT.fullmatch(host)
-    name_only = with_port.group(1) if with_port else host
-    for entry in no_proxy.split(","):
-        entry = entry.strip()
-        if not entry:
-            continue
-        entry = entry.lstrip(".").lower()
-        if entry in (name_only, host):
-            return True
-        if name_only.endswith("." + entry) or host.endswith("." + entry):
-            return True
-    return False
-
-
 def _seconds(value: object, default: float | None) -> float | None:
-    """A per-call timeout, or this request's default when the caller left it unset."""
-    if isinstance(value, _Unset):
+    """A per-call timeout, or this request's default when the caller left it unset.
+
+    python-telegram-bot documents `BaseRequest.DEFAULT_NONE` as the "not
+    given" marker, to be told apart with `is`.
+    """
+    if value is BaseRequest.DEFAULT_NONE:
         return default
     assert value is None or isinstance(value, int | float)
     return value
@@ -154,10 +114,13 @@ def _as_bot_api_error(status: int, content_type: str, page: bytes) -> bytes:
 
 
 class AiohttpRequest(BaseRequest):
-    """Sends Bot API requests over one aiohttp session with a bounded connection pool.
+    """Sends Bot API requests over aiohttp with a bounded connection pool.
 
-    `connection_pool_size` caps the connections open at once: a request that
-    finds them all busy waits up to `pool_timeout` for one to come free.
+    `connection_pool_size` caps the requests in flight at once: a request
+    that finds them all busy waits up to `pool_timeout` for one to come free.
+
+    The proxies are the environment's, read when the client is made; one
+    faqbot cannot use raises `proxies.ProxySettingError` here, at start-up.
 
     `repeat_for` (seconds, 0 by default) is only for a client whose every
     request may be sent twice without harm: the one for getUpdates, which
@@ -191,9 +154,11 @@ class AiohttpRequest(BaseRequest):
         self._connect_timeout = connect_timeout
         self._pool_timeout = pool_timeout
         self._media_write_timeout = media_write_timeout
-        self._session: aiohttp.ClientSession | None = None
-        self._env_proxies: dict[str, str] = {}
-        self._proxies: dict[str, str | None] = {}  # "scheme://host" -> its proxy
+        self._proxies = proxies.from_environment()
+        self._routes: dict[str, proxies.Proxy | None] = {}  # "scheme://host" -> its proxy
+        # Direct and through an HTTP proxy under "", through a SOCKS proxy under its URL.
+        self._sessions: dict[str, aiohttp.ClientSession] = {}
+        self._ready = False
         # Taken before a request and given back after its answer is read: a
         # request that cannot get one in `pool_timeout` was never sent.
         self._slots = asyncio.Semaphore(connection_pool_size)
@@ -221,27 +186,36 @@ class AiohttpRequest(BaseRequest):
         return parsed
 
     async def initialize(self) -> None:
-        """Open the session; it must be made inside the running event loop."""
-        if self._session is None or self._session.closed:
+        """Get ready to send; sessions are made inside the running event loop, when first used."""
+        if not self._ready:
             self._slots = asyncio.Semaphore(self._pool_size)  # of this event loop
+            self._ready = True
+
+    async def shutdown(self) -> None:
+        self._ready = False
+        sessions, self._sessions = list(self._sessions.values()), {}
+        for session in sessions:
+            await session.close()
+
+    def _session(self, proxy: proxies.Proxy | None) -> aiohttp.ClientSession:
+        """The session for requests through `proxy`, made on first use."""
+        key = proxy.url if proxy is not None and proxy.socks else ""
+        session = self._sessions.get(key)
+        if session is None:
             # Mozilla's certificates, as python-telegram-bot's httpx used: the
             # bot does not depend on the host having a CA store installed.
             certificates = ssl.create_default_context(cafile=certifi.where())
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._pool_size, ssl=certificates),
-                headers={"User-Agent": self.USER_AGENT},
+            connector: aiohttp.TCPConnector
+            if key:
+                assert proxy is not None
+                connector = _socks_connector(proxy, self._pool_size, certificates)
+            else:
+                connector = aiohttp.TCPConnector(limit=self._pool_size, ssl=certificates)
+            session = aiohttp.ClientSession(
+                connector=connector, headers={"User-Agent": self.USER_AGENT}
             )
-            # HTTPS_PROXY, HTTP_PROXY and NO_PROXY, as httpx honoured them: a bot
-            # where Telegram is blocked reaches it through the proxy it is given.
-            # Read once here: aiohttp's own trust_env reads the environment and
-            # ~/.netrc on every request, which tripled the client's CPU per request.
-            self._env_proxies = _environment_proxies(os.environ)
-            self._proxies = {}
-
-    async def shutdown(self) -> None:
-        if self._session is not None and not self._session.closed:
-            await self._session.close()
-        self._session = None
+            self._sessions[key] = session
+        return session
 
     def _timeout(
         self, read: object, write: object, connect: object, uploading: bool
@@ -257,16 +231,13 @@ class AiohttpRequest(BaseRequest):
             sock_read=read_s,
         )
 
-    def _proxy(self, url: str) -> str | None:
+    def _proxy(self, url: str) -> proxies.Proxy | None:
         """The proxy the environment gives for this URL's host, if any."""
         scheme, _, rest = url.partition("://")
         origin = f"{scheme}://{rest.split('/', 1)[0]}"
-        if origin not in self._proxies:
-            host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
-            proxy = self._env_proxies.get(scheme.lower())
-            bypass = proxy and _bypasses_proxy(host, self._env_proxies.get("no", ""))
-            self._proxies[origin] = None if bypass else proxy
-        return self._proxies[origin]
+        if origin not in self._routes:
+            self._routes[origin] = self._proxies.for_url(origin)
+        return self._routes[origin]
 
     async def _take_slot(self, pool_timeout: object) -> None:
         if not self._slots.locked():  # the usual case: no waiting, no timer
@@ -276,10 +247,9 @@ class AiohttpRequest(BaseRequest):
             async with asyncio.timeout(_seconds(pool_timeout, self._pool_timeout)):
                 await self._slots.acquire()
         except TimeoutError:
-            # aiohttp's own name for failing to get a connection in time.
-            raise TimedOut(
+            raise NeverSentInTime(
                 "Timed out waiting for a free connection: the request was not sent"
-            ) from aiohttp.ConnectionTimeoutError("all connections busy")
+            ) from None
 
     async def do_request(
         self,
@@ -332,7 +302,7 @@ class AiohttpRequest(BaseRequest):
         connect_timeout: object,
         pool_timeout: object,
     ) -> tuple[int, bytes]:
-        if self._session is None or self._session.closed:
+        if not self._ready:
             raise RuntimeError("AiohttpRequest is not initialized")
         body: aiohttp.FormData | bytes | None = None
         headers: dict[str, str] = {}
@@ -348,31 +318,64 @@ class AiohttpRequest(BaseRequest):
             headers["Content-Type"] = "application/json"
         uploading = isinstance(body, aiohttp.FormData)
         timeout = self._timeout(read_timeout, write_timeout, connect_timeout, uploading)
+        proxy = self._proxy(url)
+        session = self._session(proxy)
         await self._take_slot(pool_timeout)
         try:
             # The Bot API never redirects; following one would turn a POST into a bare GET.
-            async with self._session.request(
+            async with session.request(
                 method,
                 url,
                 data=body,
                 headers=headers,
                 timeout=timeout,
                 allow_redirects=False,
-                proxy=self._proxy(url),
+                proxy=proxy.url if proxy is not None and not proxy.socks else None,
             ) as response:
                 payload = await response.read()
                 if response.status >= 300 and response.content_type != "application/json":
                     payload = _as_bot_api_error(response.status, response.content_type, payload)
                 return response.status, payload
-        except aiohttp.ConnectionTimeoutError as error:
-            # Re-made without the URL aiohttp put in it; the type is what the retry logic reads.
-            cause = aiohttp.ConnectionTimeoutError(_without_token(str(error)))
-            raise TimedOut("Timed out connecting: the request was not sent") from cause
+        except (aiohttp.ConnectionTimeoutError, aiohttp_socks.ProxyTimeoutError) as error:
+            raise NeverSentInTime(f"Timed out connecting: not sent ({_named(error)})") from None
         except TimeoutError as error:  # reading the answer, or the whole request
             raise TimedOut from error
+        except (
+            aiohttp.ClientConnectorError,  # refused, no such host, TLS failed
+            aiohttp.ClientHttpProxyError,  # an HTTP proxy refused CONNECT
+            aiohttp_socks.ProxyConnectionError,  # the SOCKS proxy is unreachable
+            aiohttp_socks.ProxyError,  # the SOCKS proxy refused
+        ) as error:
+            raise NeverSent(f"Not sent: {_named(error)}") from None
+        except aiohttp.ClientPayloadError as error:
+            raise AnswerCutShort(f"The answer broke off: {_named(error)}") from None
         except aiohttp.ClientError as error:
-            # The class name says what happened when the message is empty.
-            message = _without_token(f"aiohttp.{type(error).__name__}: {error}")
-            raise NetworkError(message) from error
+            raise NetworkError(_named(error)) from None
         finally:
             self._slots.release()
+
+
+def _named(error: Exception) -> str:
+    """The error's library, class and text, without the token: the class says what
+    happened when the text is empty."""
+    module = type(error).__module__.split(".", 1)[0]
+    return _without_token(f"{module}.{type(error).__name__}: {error}")
+
+
+def _socks_connector(
+    proxy: proxies.Proxy, limit: int, certificates: ssl.SSLContext
+) -> aiohttp_socks.ProxyConnector:
+    """A connection pool whose every connection goes through the SOCKS proxy."""
+    parts = urlsplit(proxy.url)
+    assert parts.hostname is not None and parts.port is not None  # checked by proxies
+    version = aiohttp_socks.ProxyType.SOCKS4 if proxy.scheme.startswith("socks4") else None
+    return aiohttp_socks.ProxyConnector(
+        host=parts.hostname,
+        port=parts.port,
+        proxy_type=version or aiohttp_socks.ProxyType.SOCKS5,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        rdns=proxy.remote_dns,
+        limit=limit,
+        ssl=certificates,
+    )

@@ -11,23 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime
 import logging
-import random
 import signal
 import sqlite3
 import sys
-import warnings
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 from telegram import Bot, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, InvalidToken, NetworkError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     BaseUpdateProcessor,
     CallbackQueryHandler,
@@ -38,16 +33,17 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.warnings import PTBDeprecationWarning
+from telegram.request import BaseRequest
 
 from bot.aiohttp_request import AiohttpRequest
 from bot.config import Config
 from bot.logs import TokenFilter, setup_logging
+from bot.proxies import ProxySettingError
+from bot.rate_limiter import PrivateChatRateLimiter
 from bot.reloads import KnowledgeReloads
 from bot.reporting import LoggedReviews
 from bot.storage import Recorder, StorageError
 from handlers import admin, buttons, conversation, errors, inline
-from handlers.errors import describe
 from handlers.menus import publish_menus
 from handlers.services import CONTEXT_TYPES, BotData, FaqContext, Services
 from handlers.topics import RecentTopics
@@ -63,10 +59,6 @@ FaqApplication = Application[ExtBot[Any], FaqContext, dict[Any, Any], dict[Any, 
 
 # The updates the bot handles; Telegram sends no others (no member or reaction updates).
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
-# Pauses before sending a request again after a failure Telegram did not act
-# on: doubling from the first to the longest, each jittered (see pause_before).
-RETRY_FIRST_PAUSE = 0.5
-RETRY_LONGEST_PAUSE = 8.0
 PRUNE_EVERY = 6 * 3600.0
 # For how long a failed getUpdates is sent again by the HTTP client itself.
 GET_UPDATES_REPEAT_FOR = 10.0
@@ -124,173 +116,6 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         """Nothing to tear down."""
 
 
-def _not_carried_out(error: NetworkError) -> bool:
-    """Whether a failed request certainly (or, for a dropped connection, likely) did nothing."""
-    if isinstance(error, BadRequest):  # a refusal; BadRequest subclasses NetworkError
-        return False
-    if isinstance(error.__cause__, aiohttp.ClientPayloadError):  # its answer was cut short
-        return False
-    if isinstance(error, TimedOut):  # sent unless it timed out connecting or waiting for the pool
-        return isinstance(error.__cause__, aiohttp.ConnectionTimeoutError)
-    return True
-
-
-def _seconds_to_wait(error: RetryAfter) -> float:
-    """A 429's retry_after in seconds.
-
-    python-telegram-bot 22 warns on reading it until it becomes a timedelta
-    for good; either way it is the same number of seconds.
-    """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        wait = error.retry_after
-    return wait.total_seconds() if isinstance(wait, datetime.timedelta) else float(wait)
-
-
-def _numeric_chat_id(value: object) -> int | None:
-    """A request's chat_id as a number, or None for a "@channel" name or no chat.
-
-    python-telegram-bot passes the chat_id it was given: an int, or a str
-    that holds a number or a @username.
-    """
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str):
-        with contextlib.suppress(ValueError):
-            return int(value)
-    return None
-
-
-class NotSent(NetworkError):
-    """Telegram did not receive a request, sent again and again for the whole retry window."""
-
-
-class PrivateChatRateLimiter(AIORateLimiter):
-    """AIORateLimiter plus Telegram's one-message-per-second rule for private chats,
-    and sending again what Telegram cannot have received.
-
-    AIORateLimiter throttles overall and per group, but not per private chat;
-    a person who sends twenty questions at once would earn the bot a 429,
-    which also delays everyone else. Here each private chat gets a small
-    bucket too. Buckets idle for a minute are dropped.
-    """
-
-    def __init__(
-        self,
-        per_chat_per_second: float = 1.0,
-        burst: int = 3,
-        *,
-        retry_seconds: float = 20.0,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self._rate = per_chat_per_second
-        self._burst = burst
-        self._buckets: dict[int, tuple[float, float]] = {}  # chat -> (tokens, last refill)
-        self._retry_seconds = retry_seconds
-        self._jitter = random.Random()
-
-    def pause_before(self, attempt: int) -> float:
-        """The pause before sending again after the `attempt`-th failure (1, 2, ...).
-
-        Exponential (0.5, 1, 2, 4, 8, 8... s), each shortened at random by up
-        to half, so that the replies a passing outage held up do not all come
-        back at the same instant and meet the next fault together.
-        """
-        ceiling = min(RETRY_FIRST_PAUSE * 2 ** (attempt - 1), RETRY_LONGEST_PAUSE)
-        return self._jitter.uniform(ceiling / 2, ceiling)
-
-    async def process_request(
-        self,
-        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
-        args: Any,
-        kwargs: dict[str, Any],
-        endpoint: str,
-        data: dict[str, Any],
-        rate_limit_args: int | None,
-    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        """Throttle, send, and send again what Telegram cannot have carried out.
-
-        AIORateLimiter itself waits out a 429 (RetryAfter) a few times. Here a
-        request is also sent again, with jittered exponential back-off for up
-        to `retry_seconds`, when it failed in a way that means Telegram did not
-        act on it: a 5xx answer (500, 502 from Telegram's front end), a
-        connection refused or dropped without an answer, a connection or pool
-        timeout, a 429 that outlasted AIORateLimiter's own retries. Without
-        this a reply hit by a short outage is lost for good. Each failure sent
-        again is one warning line; when the window is over the request fails
-        with `NotSent`, and the error handler logs the lost answer.
-
-        A read or write timeout is not retried: the request reached Telegram,
-        which may well have carried it out (a slow answer is still a sent
-        message), and sending it again would answer the person twice. A dropped
-        connection is the one ambiguous case retried, since it is mostly a
-        stale keep-alive connection closed before the request was read; the
-        rare drop after Telegram acted costs a duplicate, not a lost answer.
-        An answer cut off after it began (aiohttp's ClientPayloadError) is not
-        retried: Telegram answered, so it acted. Refusals (BadRequest,
-        Forbidden: the user blocked the bot) are final.
-        """
-        chat_id = _numeric_chat_id(data.get("chat_id"))
-        if chat_id is not None and chat_id > 0:
-            await self._take(chat_id)
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        attempt = 0
-        while True:
-            try:
-                return await super().process_request(
-                    callback, args, kwargs, endpoint, data, rate_limit_args
-                )
-            except (NetworkError, RetryAfter) as error:
-                if isinstance(error, NetworkError) and not _not_carried_out(error):
-                    raise
-                attempt += 1
-                if isinstance(error, RetryAfter):
-                    pause = _seconds_to_wait(error)
-                else:
-                    pause = self.pause_before(attempt)
-                spent = loop.time() - started
-                where = f"{endpoint} to chat {data['chat_id']}" if "chat_id" in data else endpoint
-                if spent + pause > self._retry_seconds:
-                    raise NotSent(
-                        f"{where} not sent: {attempt} attempts in {spent:.1f} s all failed, "
-                        f"the last with {describe(error)}"
-                    ) from error
-                log.warning(
-                    "%s failed (%s); sending it again in %.1f s (attempt %d)",
-                    where,
-                    describe(error),
-                    pause,
-                    attempt + 1,
-                )
-                await asyncio.sleep(pause)
-
-    async def _take(self, chat_id: int) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            now = loop.time()
-            tokens, last = self._buckets.get(chat_id, (float(self._burst), now))
-            tokens = min(float(self._burst), tokens + (now - last) * self._rate)
-            if tokens >= 1:
-                self._buckets[chat_id] = (tokens - 1, now)
-                self._forget_idle(now)
-                return
-            self._buckets[chat_id] = (tokens, now)
-            await asyncio.sleep((1 - tokens) / self._rate)
-
-    def _forget_idle(self, now: float) -> None:
-        if len(self._buckets) < 1024:
-            return
-        idle = now - 60.0
-        for chat_id in [c for c, (_, last) in self._buckets.items() if last < idle]:
-            del self._buckets[chat_id]
-
-    @property
-    def tracked_chats(self) -> int:
-        return len(self._buckets)
-
-
 def register_handlers(application: FaqApplication) -> None:
     """All handlers, in one place. Order matters within a group: first match wins."""
     # Commands answer new messages only: editing "/reload" must not reload again.
@@ -340,8 +165,18 @@ async def _prune_daily(storage: Recorder) -> None:
             log.info("pruned %d rows older than the retention period", removed)
 
 
-def build_application(config: Config, backend: Backend) -> FaqApplication:
-    """The configured Application, handlers registered, not yet started."""
+def build_application(
+    config: Config,
+    backend: Backend,
+    *,
+    requests: tuple[BaseRequest, BaseRequest] | None = None,
+) -> FaqApplication:
+    """The configured Application, handlers registered, not yet started.
+
+    `requests` (the HTTP client for everything, and the one for getUpdates)
+    replaces the bot's own only for bench/bench_http_client.py, which
+    compares it with python-telegram-bot's HTTPXRequest on the same bot.
+    """
     assert config.telegram.token is not None
     svc = backend.services
 
@@ -392,10 +227,16 @@ def build_application(config: Config, backend: Backend) -> FaqApplication:
         )
         .concurrent_updates(PerChatUpdateProcessor(config.telegram.concurrent_updates))
         # One connection per update in flight, and a couple for replies to buttons.
-        .request(AiohttpRequest(config.telegram.concurrent_updates + 2, pool_timeout=POOL_TIMEOUT))
+        .request(
+            requests[0]
+            if requests
+            else AiohttpRequest(config.telegram.concurrent_updates + 2, pool_timeout=POOL_TIMEOUT)
+        )
         # getUpdates may always be sent again: a failed poll, above all the
         # one acknowledging the last updates on a stop, is asked again at once.
-        .get_updates_request(AiohttpRequest(repeat_for=GET_UPDATES_REPEAT_FOR))
+        .get_updates_request(
+            requests[1] if requests else AiohttpRequest(repeat_for=GET_UPDATES_REPEAT_FOR)
+        )
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )
@@ -460,12 +301,19 @@ async def _check_token(config: Config) -> None:
     """
     assert config.telegram.token is not None
     try:
+        # Both clients given: python-telegram-bot would make an httpx one for
+        # getUpdates, which fails on a SOCKS proxy in the environment.
         async with Bot(
-            config.telegram.token, base_url=config.telegram.base_url, request=AiohttpRequest()
+            config.telegram.token,
+            base_url=config.telegram.base_url,
+            request=AiohttpRequest(),
+            get_updates_request=AiohttpRequest(),
         ) as bot:
             await bot.get_me()
     except InvalidToken:
         raise StartError("Telegram rejected the token (check [telegram] token)") from None
+    except ProxySettingError as error:  # a proxy variable the bot cannot use
+        raise StartError(str(error)) from None
     except NetworkError as error:
         raise StartError(
             f"cannot reach the Bot API at {config.telegram.base_url}: {error}"

@@ -29,8 +29,9 @@ from typing import Any
 import pytest
 from telegram.ext import Application
 
-from bot.app import PerChatUpdateProcessor, PrivateChatRateLimiter
+from bot.app import PerChatUpdateProcessor
 from bot.config import Config, ConfigError, parse_config
+from bot.rate_limiter import PrivateChatRateLimiter
 from handlers.render import render
 from knowledge.answer import Kind
 from knowledge.check import check_file

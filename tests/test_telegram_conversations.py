@@ -320,8 +320,8 @@ async def test_asking_for_the_press_contact_in_words_gives_the_same_card(running
 # not say of it, the fallback; and an answer about something else, which does not.
 CONTACT_SHOWN = (
     ("who is the press contact?", True),
-    ("When is the press contact available?", True),
-    ("¿Cuándo está disponible el contacto de prensa?", True),
+    ("When can I call the press contact?", True),
+    ("¿A qué hora puedo llamar al contacto de prensa?", True),
     ("xyzzy plugh frobnicate", True),
     ("networks of emigrant scientists", False),
 )
