@@ -82,7 +82,7 @@ def check_parsed(parsed: Parsed) -> CheckResult:
     knowledge = parsed.knowledge
     problems = _language_disagreements(parsed, knowledge) + _values_unstated(parsed, knowledge)
     loaded = Loaded.build(knowledge)
-    problems += _misrouted_questions(parsed, loaded)
+    problems += _misrouted_questions(parsed, loaded) + _unused_concepts(parsed, loaded)
     return CheckResult(loaded, tuple(sorted(problems)))
 
 
@@ -149,3 +149,19 @@ def _misrouted_questions(parsed: Parsed, loaded: Loaded) -> list[Problem]:
                     )
                 problems.append(Problem(knowledge.source_path, line, column, message))
     return problems
+
+
+def _unused_concepts(parsed: Parsed, loaded: Loaded) -> list[Problem]:
+    """A concept no entry's questions, keywords or answer say: a reader's word for it
+    counts against the message, which is not what the curator who listed it meant."""
+    knowledge = loaded.knowledge
+    return [
+        Problem(
+            knowledge.source_path,
+            *parsed.where.concepts.get(concept.id, (1, 1)),
+            f"concepts.{concept.id}: no entry says it (in a question, a keyword or an "
+            "answer), so its words count as unknown in a message",
+        )
+        for concept in knowledge.concepts
+        if not loaded.matcher.uses_concept(concept.id)
+    ]

@@ -66,6 +66,7 @@ class SourceMap:
 
     questions: dict[tuple[str, Language, int], tuple[int, int]] = field(default_factory=dict)
     answers: dict[tuple[str, Language], tuple[int, int]] = field(default_factory=dict)
+    concepts: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -240,10 +241,14 @@ class _Reader:
         """The concept lexicon: each term must have a word that is not a stop word,
         and no term may mean two concepts."""
         fields = self.mapping(node, "concepts", free_keys=True)
+        # Where each concept's name is written, for findings about the whole concept.
+        names = {key.value: key for key, _ in node.value} if isinstance(node, MappingNode) else {}
         result = []
         owner: dict[tuple[str, ...], tuple[str, Node]] = {}
         for concept_id, value_node in (fields or {}).items():
             what = f"concepts.{concept_id}"
+            mark = names[concept_id].start_mark
+            self.where.concepts[concept_id] = (mark.line + 1, mark.column + 1)
             if not ENTRY_ID.match(concept_id):
                 self.problem(
                     value_node, f"{what}: a concept id is lower-case letters, digits and '-'"

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from knowledge.lexicon import Lexicon
+from knowledge.lexicon import CONCEPT_MARK, Lexicon
 from knowledge.normalise import content_words, stem, words
 from knowledge.schema import LANGUAGES, KnowledgeBase, Language
 
@@ -273,6 +273,11 @@ class Matcher:
             self._corrections.clear()
         self._corrections[token] = result
         return result
+
+    def uses_concept(self, concept_id: str) -> bool:
+        """Whether any entry says the concept: if none does, its words in a message
+        count as unknown ones, against the message, as a word never seen would."""
+        return CONCEPT_MARK + concept_id in self._postings
 
     def rank(self, message: str, limit: int = 4, language: Language | None = None) -> Ranking:
         """Score the entries for a message; an empty ranking when nothing is shared.

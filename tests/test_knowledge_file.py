@@ -286,6 +286,24 @@ def test_curator_copies_a_question_into_another_entry_and_the_self_test_reports_
         assert "'contact'" in reported.message
 
 
+def test_curator_lists_a_concept_no_entry_says_and_is_told_its_words_would_count_against():
+    """A concept only a reader's message would say makes that message look less
+    like every entry (its words count as unknown), which no curator means."""
+    text = replace_once(
+        bundled_text(),
+        "  # --- the event\n",
+        "  weather:\n    en: [weather, forecast]\n    es: [clima, pronóstico]\n  # --- the event\n",
+    )
+    listed = position_of(text, "weather:")
+
+    result = check_parsed(parse_knowledge(text, PATH))
+
+    [problem] = result.problems
+    assert where(problem) == listed
+    assert "concepts.weather: no entry says it" in problem.message
+    assert result.loaded is not None  # a finding: the bot still answers with it
+
+
 # Hostile files ------------------------------------------------------------------
 
 
