@@ -22,6 +22,7 @@ import re
 import stat
 import tempfile
 import threading
+from collections import Counter
 from pathlib import Path
 from typing import cast
 
@@ -185,14 +186,25 @@ def _insert_question(text: str, entry_id: str, language: str, question: str) -> 
 def _validate(
     edited: str, original: str, shown: str, entry_id: str, language: str, question: str
 ) -> list[str]:
-    """The problems `faqbot check` would report for the edited text, as sentences."""
+    """What keeps the edit out, as sentences: the edited text does not load, or the
+    check finds something in it that it did not find before the edit.
+
+    Findings the file already had (a concept no entry says, a question another
+    entry answers) go live with a reload as warnings; they must not block an
+    admin's unrelated addition either. They are compared by message, since
+    the added line moves the line numbers of everything below it.
+    """
     parsed = parse_knowledge(edited, shown)
     result = check_parsed(parsed)
-    if not result.ok:
+    if result.loaded is None:
         problems = [str(problem) for problem in result.problems]
-        if not check_parsed(parse_knowledge(original, shown)).ok:
+        if check_parsed(parse_knowledge(original, shown)).loaded is None:
             problems.insert(0, f"{shown} already fails `faqbot check`: fix it before adding")
         return problems
+    before = Counter(p.message for p in check_parsed(parse_knowledge(original, shown)).problems)
+    added = Counter(problem.message for problem in result.problems) - before
+    if added:
+        return [str(p) for p in result.problems if p.message in added]
     # The edit was made on text; make sure it landed exactly where it was meant to.
     knowledge = parsed.knowledge
     entry = knowledge.entry(entry_id) if knowledge is not None else None

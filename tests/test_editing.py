@@ -144,6 +144,28 @@ def test_question_that_another_entry_answers_is_refused_and_the_file_is_untouche
     assert [p.name for p in faq_copy.parent.iterdir()] == ["faq.yaml"]  # no temp file left
 
 
+def test_a_warning_the_file_already_has_does_not_block_an_admins_addition(
+    faq_copy: Path,
+) -> None:
+    """A reload puts a file with a quality finding live (a warning); /review's "add"
+    must not refuse every question because of it, only for what the edit breaks."""
+    warned = faq_copy.read_text(encoding="utf-8").replace(
+        "  # --- the event\n", "  weather:\n    en: [weather]\n    es: [clima]\n  # --- the event\n"
+    )
+    faq_copy.write_text(warned, encoding="utf-8")
+    assert [p.message for p in check_file(faq_copy).problems] == [
+        "concepts.weather: no entry says it (in a question, a keyword or an answer), "
+        "so its words count as unknown in a message"
+    ]
+
+    assert add_question(faq_copy, "contact", "en", "ping the press liaison") == []
+    assert _contact_questions(faq_copy.read_text(encoding="utf-8"))[-1] == "ping the press liaison"
+    # What the edit itself would break is still refused.
+    refused = add_question(faq_copy, "contact", "en", "dates of the session please")
+    assert any("answered by entry 'event'" in problem for problem in refused)
+    assert not any("weather" in problem for problem in refused)
+
+
 @pytest.mark.parametrize(
     ("entry_id", "language", "question", "expected"),
     [
