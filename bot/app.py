@@ -15,6 +15,7 @@ import logging
 import signal
 import sqlite3
 import sys
+import threading
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
@@ -184,6 +185,14 @@ def build_application(
     background: list[asyncio.Task[None]] = []
 
     async def post_init(application: FaqApplication) -> None:
+        # SIGHUP reloads from here on; one that came while the bot was starting
+        # (held by `hold_reload_requests`) is carried out now, not lost.
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signal.SIGHUP, backend.reloads.start, application.bot)
+            if _EARLY_RELOAD.is_set():
+                _EARLY_RELOAD.clear()
+                backend.reloads.start(application.bot)
         await publish_menus(application.bot, svc.engine, svc.admins)
         me = application.bot
         knowledge = svc.engine.knowledge
@@ -193,9 +202,6 @@ def build_application(
             len(knowledge.entries),
             knowledge.question_count,
         )
-        loop = asyncio.get_running_loop()
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signal.SIGHUP, backend.reloads.start, application.bot)
         background.append(asyncio.create_task(_prune_daily(backend.storage)))
         if config.knowledge.watch:
             watch = backend.reloads.watch(application.bot, config.knowledge.watch_interval)
@@ -208,6 +214,9 @@ def build_application(
         backend.reloads.cancel()
         with contextlib.suppress(NotImplementedError, RuntimeError):
             asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+        # Removing the handler restores SIGHUP's default, which ends the process:
+        # a reload asked for while the bot flushes its records must not kill it.
+        hold_reload_requests()
 
     builder = (
         Application.builder()
@@ -320,8 +329,27 @@ async def _check_token(config: Config) -> None:
         ) from None
 
 
+# A SIGHUP that arrived before the event loop could reload (see hold_reload_requests).
+_EARLY_RELOAD = threading.Event()
+
+
+def hold_reload_requests() -> None:
+    """Keep a SIGHUP for later instead of dying of it.
+
+    SIGHUP's default action ends the process, and systemd counts that as a
+    clean exit, so `Restart=on-failure` would leave the bot down after a
+    `systemctl reload` sent while it loads the knowledge base, checks the
+    token or publishes its menus (each Bot API call may wait out the retry
+    window). Until the event loop takes SIGHUP over, it is only noted; the
+    loop then reloads once (`post_init`).
+    """
+    with contextlib.suppress(ValueError, AttributeError):  # not the main thread; no SIGHUP
+        signal.signal(signal.SIGHUP, lambda _signal, _frame: _EARLY_RELOAD.set())
+
+
 def run_bot(config: Config) -> int:
     """`faqbot run`: long polling, or a webhook when `[webhook]` is configured."""
+    hold_reload_requests()
     token = config.telegram.token
     setup_logging(TokenFilter(token))
     if not token:

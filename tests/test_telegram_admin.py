@@ -553,6 +553,34 @@ async def test_sighup_reloads_the_running_process_and_sigterm_stops_it(
     assert fake.errors() == []
 
 
+async def test_a_reload_asked_for_while_the_bot_starts_is_carried_out_not_fatal(
+    fake, tmp_path, knowledge_copy
+):
+    """`systemctl reload` during start-up (the token check waits on a slow Telegram):
+    SIGHUP's default action would end the process, which systemd counts as a clean
+    exit and does not restart. The bot comes up and reloads once instead."""
+    config = write_config(tmp_path, fake, knowledge={"path": str(knowledge_copy)})
+    fake.delay("getMe", 2.0)
+    bot = await start_faqbot(config)
+    try:
+        await wait_until(lambda: fake.calls_to("getMe"), "the token check", fake)
+        edited = revise_answer(knowledge_copy.read_text(encoding="utf-8"), "event", MARKER)
+        knowledge_copy.write_text(edited, encoding="utf-8")
+        bot.process.send_signal(signal.SIGHUP)
+
+        await bot.wait_for_line(lambda line: "knowledge base reloaded" in line)
+        [after] = await reply_to(fake, fake.message(EVENT_QUESTION), timeout=10)
+        bot.process.send_signal(signal.SIGTERM)
+        code, output = await bot.finished()
+    finally:
+        bot.kill()
+
+    assert f"{MARKER} ECLAC holds" in visible(after)
+    assert code == 0, output
+    assert "Traceback" not in output
+    assert fake.errors() == []
+
+
 async def test_a_sighup_reload_is_kept_by_the_bot_until_it_is_done(
     admin_bot, fake, knowledge_copy, caplog
 ):
