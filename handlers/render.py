@@ -26,6 +26,7 @@ from telegram.helpers import escape as _escape_html
 
 from handlers import callback_data
 from knowledge.answer import Answer, Kind, Link
+from knowledge.contact_details import ContactField, Detail, contact_details
 from knowledge.schema import Contact, Language
 
 # What Telegram allows one message, counted as it counts: the text once parsed.
@@ -197,15 +198,20 @@ def answer_keyboard(
 
 
 def contact_html(contact: Contact, language: Language) -> str:
-    """The press contact with the phones and e-mail in tap-to-copy form."""
-    lines = [
-        f"<b>{escape(contact.full_name)}</b>",
-        escape(f"{contact.title(language)}, {contact.organisation(language)}"),
-        *(f"📱 <code>{escape(phone)}</code>" for phone in contact.phones),
-        f"✉️ <code>{escape(contact.email)}</code>",
-        f"🌐 {escape(contact.website)}",
-    ]
-    return "\n".join(lines)
+    """The press contact's details (knowledge/contact_details.py) as HTML: the name in
+    bold, the phones and e-mail in tap-to-copy form, the web address as a link."""
+    return contact_details(contact, language).shown(_detail_html)
+
+
+def _detail_html(field: ContactField) -> str:
+    value = escape(field.value)
+    if field.detail is Detail.NAME:
+        return f"<b>{value}</b>"
+    if field.detail in (Detail.PHONE, Detail.EMAIL):
+        return f"<code>{value}</code>"
+    if field.detail is Detail.WEBSITE:
+        return f'<a href="{_escape_html(field.value, quote=True)}">{value}</a>'
+    return value
 
 
 def _blocks(answer: Answer, body: str | None = None) -> list[_Block]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from knowledge.contact_details import contact_details
 from knowledge.schema import Contact, Language
 
 
@@ -177,10 +178,6 @@ def _numbered(choices: tuple[Link, ...]) -> list[str]:
 
 
 def contact_lines(contact: Contact, language: Language) -> str:
-    """The press contact as copyable plain lines."""
-    lines = [
-        f"{contact.full_name}, {contact.title(language)} ({contact.organisation(language)})",
-        *(f"📱 {phone}" for phone in contact.phones),
-        f"✉️ {contact.email}",
-    ]
-    return "\n".join(lines)
+    """The press contact as copyable plain lines: the details Telegram shows, as it
+    lays them out (knowledge/contact_details.py), without its markup."""
+    return contact_details(contact, language).shown(lambda field: field.value)
