@@ -398,6 +398,27 @@ async def test_telegram_and_the_terminal_show_the_press_contact_for_the_same_que
     assert fake.errors() == []
 
 
+async def test_telegram_and_the_terminal_frame_an_answer_alike(running_bot, engine):
+    """Under an answer from the release, the note that names it; above the follow-ups,
+    their heading: in Telegram (buttons) and in the terminal (numbered choices) alike.
+    (Telegram once showed no heading, the terminal no source note.)"""
+    _, fake = running_bot
+    for number, question in enumerate(("What does ECLAC recommend?", "¿Qué recomienda la CEPAL?")):
+        language = engine.ask(question).language
+        note, heading = engine.text("source_note", language), engine.text("related", language)
+        [reply] = await ask(fake, question, user_id=750 + number)
+        in_telegram = visible(reply).splitlines()
+        in_terminal = faqbot_ask(question).rstrip().splitlines()
+        for lines in (in_telegram, in_terminal):
+            assert note in lines and heading in lines, question
+            assert lines.index(note) < lines.index(heading), question
+        assert in_telegram[-1] == heading, question  # right above the buttons
+        offered = in_terminal[in_terminal.index(heading) + 1 :]
+        labels = [button["text"] for button in item_buttons(reply)]
+        assert offered == [f"  [{n}] {label}" for n, label in enumerate(labels, 1)], question
+    assert fake.errors() == []
+
+
 # ------------------------------------------------------------------ entry commands
 
 
@@ -828,7 +849,9 @@ async def test_a_spanish_contact_answer_near_the_limit_reaches_the_journalist_wh
     assert squash(answer.text) in squash(shown)
     assert engine.text("contact_intro", "es") in shown
     assert f"<code>{engine.knowledge.contact.email}</code>" in parts[-1].params["text"]
-    assert visible(parts[-1]).endswith(engine.text("source_note", "es"))
+    assert engine.text("source_note", "es") in visible(parts[-1])
+    # The follow-up buttons' heading, right above them.
+    assert visible(parts[-1]).endswith(engine.text("related", "es"))
 
 
 async def test_inline_mode_carries_an_answer_that_fits_one_message_whole(
