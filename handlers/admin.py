@@ -28,9 +28,6 @@ MAX_FEEDBACK_SHOWN = 10
 REVIEWS_KEPT = 5
 # Room left at the end of a cut list for "… +N".
 _MORE = len(" … +99999")
-# What an admin view (/stats, /review) says outside a private chat. Until the
-# knowledge base has this text, the admin refusal stands in for it.
-PRIVATE_ONLY_KEY = "admin_private_only"
 
 
 async def _refuse_unless_admin(update: Update, context: FaqContext) -> bool:
@@ -43,12 +40,7 @@ async def _refuse_unless_admin(update: Update, context: FaqContext) -> bool:
     log.warning(
         "admin command refused for user %s", svc.records.user_hash(user.id) if user else None
     )
-    language = svc.language_for(user)
-    refusal = svc.engine.text("admin_only", language)
-    if update.callback_query is not None:
-        await update.callback_query.answer(refusal)  # a notice is plain text
-    elif update.effective_message is not None:
-        await update.effective_message.reply_text(escape(refusal))
+    await _refuse(update, svc.engine.text("admin_only", svc.language_for(user)))
     return True
 
 
@@ -63,15 +55,17 @@ async def _refuse_outside_private_chat(update: Update, context: FaqContext) -> b
         return False
     svc = context.services
     language = svc.language_for(update.effective_user)
-    texts = svc.engine.knowledge.texts
-    notice = svc.engine.text(
-        PRIVATE_ONLY_KEY if PRIVATE_ONLY_KEY in texts else "admin_only", language
-    )
-    if update.callback_query is not None:
-        await update.callback_query.answer(notice)  # a notice is plain text
-    elif update.effective_message is not None:
-        await update.effective_message.reply_text(escape(notice))
+    await _refuse(update, svc.engine.text("admin_private_only", language))
     return True
+
+
+async def _refuse(update: Update, refusal: str) -> None:
+    """Say why not where it was asked: a notice on the button pressed (plain text,
+    shown to the presser alone), or a reply to the command."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(refusal)
+    elif update.effective_message is not None:
+        await update.effective_message.reply_text(escape(refusal))
 
 
 def problem_lines(problems: Sequence[object], used: int = 0) -> list[str]:

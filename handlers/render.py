@@ -2,10 +2,11 @@
 
 Every piece of text from the knowledge base or from a user is escaped here,
 in one place, so a reply is always valid Telegram HTML whatever was typed.
-The whole message is composed first (title, answer, contact, source note)
-and only then split where Telegram's limit says, on paragraph, line or word
-boundaries, never inside a tag; the buttons go on the last part. Inline mode
-gets one message: the answer cut short, its contact and source kept.
+The whole message is composed first (title, answer, contact, source note,
+the heading of the buttons below) and only then split where Telegram's limit
+says, on paragraph, line or word boundaries, never inside a tag; the buttons
+go on the last part. Inline mode gets one message, without buttons: the
+answer cut short, its contact and source kept.
 
 Every text shown comes from the `Answer` (its framing sentences included),
 never from the engine: what the engine decided is what is rendered, from
@@ -26,6 +27,7 @@ from telegram.helpers import escape as _escape_html
 
 from handlers import callback_data
 from knowledge.answer import Answer, Kind, Link
+from knowledge.contact_details import ContactField, Detail, contact_details
 from knowledge.schema import Contact, Language
 
 # What Telegram allows one message, counted as it counts: the text once parsed.
@@ -169,7 +171,7 @@ def answer_keyboard(
             for s in answer.suggestions
         ]
     elif answer.kind is Kind.ANSWER and answer.entry_id:
-        rows = _buttons(answer.related, lang)
+        rows = _buttons(_follow_ups(answer), lang)
         last_row = [
             InlineKeyboardButton(
                 "👍",
@@ -196,22 +198,34 @@ def answer_keyboard(
     return InlineKeyboardMarkup(rows) if rows else None
 
 
+def _follow_ups(answer: Answer) -> tuple[Link, ...]:
+    """The entries offered as buttons after an answer (none after other replies)."""
+    return answer.related if answer.kind is Kind.ANSWER and answer.entry_id else ()
+
+
 def contact_html(contact: Contact, language: Language) -> str:
-    """The press contact with the phones and e-mail in tap-to-copy form."""
-    lines = [
-        f"<b>{escape(contact.full_name)}</b>",
-        escape(f"{contact.title(language)}, {contact.organisation(language)}"),
-        *(f"📱 <code>{escape(phone)}</code>" for phone in contact.phones),
-        f"✉️ <code>{escape(contact.email)}</code>",
-        f"🌐 {escape(contact.website)}",
-    ]
-    return "\n".join(lines)
+    """The press contact's details (knowledge/contact_details.py) as HTML: the name in
+    bold, the phones and e-mail in tap-to-copy form, the web address as a link."""
+    return contact_details(contact, language).shown(_detail_html)
 
 
-def _blocks(answer: Answer, body: str | None = None) -> list[_Block]:
-    """The whole message, paragraph by paragraph: title, answer, contact, source note.
+def _detail_html(field: ContactField) -> str:
+    value = escape(field.value)
+    if field.detail is Detail.NAME:
+        return f"<b>{value}</b>"
+    if field.detail in (Detail.PHONE, Detail.EMAIL):
+        return f"<code>{value}</code>"
+    if field.detail is Detail.WEBSITE:
+        return f'<a href="{_escape_html(field.value, quote=True)}">{value}</a>'
+    return value
 
-    `body`, when given, is HTML that stands for the answer's text.
+
+def _blocks(answer: Answer, body: str | None = None, buttons: bool = True) -> list[_Block]:
+    """The whole message, paragraph by paragraph: title, answer, contact, source note,
+    and the heading of the buttons below.
+
+    `body`, when given, is HTML that stands for the answer's text. Without
+    `buttons` (an inline result has none), no heading announces them.
     """
     lang = answer.language
     blocks: list[_Block] = []
@@ -224,9 +238,11 @@ def _blocks(answer: Answer, body: str | None = None) -> list[_Block]:
         # Phones and e-mail in <code>: one tap copies them on every Telegram client.
         intro = escape(answer.framing.contact_intro)
         footer.append(f"{intro}\n{contact_html(answer.contact, lang)}")
-    if answer.kind in (Kind.ANSWER, Kind.NOT_STATED):
-        footer.append(f"<i>{escape(answer.framing.source_note)}</i>")
-    elif answer.kind in (Kind.GREETING, Kind.EMPTY, Kind.FALLBACK) and answer.topics:
+    if answer.source_note:
+        footer.append(f"<i>{escape(answer.source_note)}</i>")
+    if buttons and _follow_ups(answer):
+        footer.append(escape(answer.framing.related_intro))
+    elif buttons and answer.kind in (Kind.GREETING, Kind.EMPTY, Kind.FALLBACK) and answer.topics:
         footer.append(escape(answer.framing.topics_intro))
     if footer:
         blocks.append(_Block(_PARAGRAPH.join(footer), html=True))
@@ -246,19 +262,19 @@ def render_one(answer: Answer, bot_username: str | None = None) -> str:
     """The answer as one message, as an inline result must be: all of it when it fits;
     else the title, as much of the answer as fits and "…", then the contact and the
     source note. With the bot's username the "…" opens the whole answer in private."""
-    messages = _pack(_blocks(answer), MESSAGE_LIMIT)
+    messages = _pack(_blocks(answer, buttons=False), MESSAGE_LIMIT)
     if len(messages) == 1:
         return messages[0]
     ellipsis = ELLIPSIS
     if bot_username and answer.entry_id and answer.matched:
         ellipsis = f'<a href="{escape(deep_link(bot_username, answer.entry_id))}">{ELLIPSIS}</a>'
     # The room left for the answer's text once the rest of the message is composed.
-    frame = _compose(_blocks(answer, body=ellipsis))
+    frame = _compose(_blocks(answer, body=ellipsis, buttons=False))
     room = MESSAGE_LIMIT - visible_length(frame) - len(" ")
     text = answer.text.strip()
     shortened = text[: _cut(text, max(room, 0))].rstrip()
     body = f"{escape(shortened)} {ellipsis}" if shortened else ellipsis
-    return _compose(_blocks(answer, body=body))
+    return _compose(_blocks(answer, body=body, buttons=False))
 
 
 def _compose(blocks: list[_Block]) -> str:

@@ -60,7 +60,10 @@ class Services:
     def answer(self, user: User | None, text: str, topic: str | None = None) -> Answer:
         """The engine's answer to a person's message, by the one language policy of
         chats and inline mode: the language they chose with /language, else the
-        message's own, else their Telegram app's. `topic`: the conversation's last."""
+        message's own, else that of the stored question it matched best (a name
+        such as "Puebla" shows no language), else their Telegram app's (the engine
+        decides the middle two, knowledge/engine.py `Engine.ask`). `topic`: the
+        conversation's last."""
         return self.engine.ask(
             text,
             language=self.saved_language(user),
@@ -76,7 +79,8 @@ class Services:
 
     @staticmethod
     def client_language(user: User | None) -> Language:
-        """The Telegram app's language, our guess when a message does not show one."""
+        """The Telegram app's language, our guess when neither a message nor its best
+        match shows one."""
         code = (user.language_code or "") if user else ""
         return "es" if code.lower().startswith("es") else "en"
 

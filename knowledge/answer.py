@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from knowledge.contact_details import contact_details
 from knowledge.schema import Contact, Language
 
 
@@ -126,34 +127,44 @@ class Answer:
             return self.suggestions[0].entry_id
         return None
 
+    @property
+    def source_note(self) -> str:
+        """The line under a reply that says what the release says, naming it; "" for
+        other replies. Telegram and the terminal show it alike."""
+        return self.framing.source_note if self.kind in _FROM_THE_RELEASE else ""
+
     def plain_text(self) -> str:
         """What the reply says, as plain text: `plain().body`."""
         return self.plain().body
 
     def plain(self) -> PlainReply:
-        """The reply as plain text; buttons become numbered choices.
+        """The reply as plain text, laid out as Telegram shows it; buttons become
+        numbered choices.
 
-        The "did you mean" choices are part of what it says; otherwise the
-        follow-ups, or the topics, are offered after it.
+        The body (the JSON contract's `answer`) is what the reply says: its text,
+        the press contact when shown, and the "did you mean" choices. The terminal
+        also shows, as Telegram does, the title above it, the source note under an
+        answer from the release, and the follow-ups or topics offered. The source
+        note stays out of the body: its words ("ECLAC", "March 2006") would count
+        as facts of any answer when answers are scored on the facts they state.
         """
-        body = [self.text]
+        said = [self.text]
         if self.contact is not None:
-            body += [self.framing.contact_intro, contact_lines(self.contact, self.language)]
+            said += [self.framing.contact_intro, contact_lines(self.contact, self.language)]
         choices = tuple(Link(s.entry_id, s.question) for s in self.suggestions)
         offered: list[str] = []
         if choices:
-            body += _numbered(choices)
+            offered = _numbered(choices)
         elif self.related:
             choices = self.related
             offered = [self.framing.related_intro, *_numbered(choices)]
         elif self.topics:
             choices = self.topics
             offered = [self.framing.topics_intro, *_numbered(choices)]
+        body = [*said, *(offered if self.suggestions else ())]
         title = [f"== {self.title} =="] if self.title and self.kind is Kind.ANSWER else []
-        said = "\n".join(line for line in body if line)
-        return PlainReply(
-            said, "\n".join(line for line in (*title, said, *offered) if line), choices
-        )
+        shown = [*title, *said, self.source_note, *offered]
+        return PlainReply(_lines(body), _lines(shown), choices)
 
     def to_json(self) -> dict[str, Any]:
         """The `faqbot ask --json` contract."""
@@ -172,15 +183,19 @@ class Answer:
         }
 
 
+# The kinds of reply that say what the release says, under which its source is noted.
+_FROM_THE_RELEASE = (Kind.ANSWER, Kind.NOT_STATED)
+
+
+def _lines(lines: list[str]) -> str:
+    return "\n".join(line for line in lines if line)
+
+
 def _numbered(choices: tuple[Link, ...]) -> list[str]:
     return [f"  [{number}] {link.label}" for number, link in enumerate(choices, 1)]
 
 
 def contact_lines(contact: Contact, language: Language) -> str:
-    """The press contact as copyable plain lines."""
-    lines = [
-        f"{contact.full_name}, {contact.title(language)} ({contact.organisation(language)})",
-        *(f"📱 {phone}" for phone in contact.phones),
-        f"✉️ {contact.email}",
-    ]
-    return "\n".join(lines)
+    """The press contact as copyable plain lines: the details Telegram shows, as it
+    lays them out (knowledge/contact_details.py), without its markup."""
+    return contact_details(contact, language).shown(lambda field: field.value)

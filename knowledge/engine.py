@@ -127,8 +127,9 @@ class Engine:
         """Answer a message.
 
         `language` forces the reply language (a user's saved choice, `--lang`);
-        otherwise the message's own language is used, and `fallback` (say, the
-        Telegram client's language) when the message does not show one.
+        otherwise the message's own language is used, else that of the stored
+        question it matched best, and `fallback` (say, the Telegram client's
+        language) when neither shows one.
         `context` is the entry answered last in this conversation, if any: a
         follow-up ("when was it created?") is read in its light.
         """

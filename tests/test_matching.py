@@ -602,6 +602,7 @@ def test_journalist_saves_the_contact_card_to_their_phone(lang, title, organisat
     phones = [line.split(":", 1)[1] for line in lines if line.startswith("TEL")]
     assert phones == ["+56 9 3376207", "+598 9939170"]
     assert "EMAIL;TYPE=INTERNET:victor.fernandez@cepal.org" in lines
+    assert "URL:http://www.ECLAC.cl/ps31/default.asp?idioma=IN" in lines
     assert len(card.encode("utf-8")) <= MAX_VCARD_BYTES
 
 

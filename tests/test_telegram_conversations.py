@@ -27,6 +27,7 @@ from handlers import callback_data
 from knowledge.answer import Answer, Kind
 from knowledge.engine import Engine
 from knowledge.loader import bundled_path
+from knowledge.schema import Contact
 from tests.auxil.conversation import (
     ask,
     button,
@@ -273,6 +274,18 @@ async def test_forged_callback_data_gets_a_short_notice_and_no_error(running_bot
 # ------------------------------------------------------------------- press contact
 
 
+def every_detail(contact: Contact, language: str) -> list[str]:
+    """What the press release gives of its press contact, in one language."""
+    return [
+        contact.full_name,
+        contact.title(language),
+        contact.organisation(language),
+        *contact.phones,
+        contact.email,
+        contact.website,
+    ]
+
+
 def assert_contact_card(engine: Engine, card: Call, text: Call, language: str) -> None:
     """A sendContact with every detail in its vCard, then the details as copyable HTML."""
     contact = engine.knowledge.contact
@@ -280,13 +293,7 @@ def assert_contact_card(engine: Engine, card: Call, text: Call, language: str) -
     assert card.params["phone_number"] == contact.phones[0]
     assert card.params["first_name"] == contact.first_name
     vcard = card.params["vcard"]
-    for detail in (
-        *contact.phones,
-        contact.email,
-        contact.full_name,
-        contact.title(language),
-        contact.organisation(language),
-    ):
+    for detail in every_detail(contact, language):
         assert detail in vcard
     html = text.params["text"]
     for detail in (*contact.phones, contact.email):
@@ -343,24 +350,72 @@ def faqbot_ask(*args: str) -> str:
     return run.stdout
 
 
+def contact_shown(text: str, contact: Contact, language: str, intro: str) -> list[str]:
+    """The contact's details a reply shows, in their order: the values found in the
+    lines right after the contact intro that hold nothing but details (and their
+    marks and punctuation); [] when the reply has no contact intro."""
+    if intro not in text:
+        return []
+    # The longest first: "ECLAC" is also in the web address.
+    details = sorted(set(every_detail(contact, language)), key=len, reverse=True)
+    shown: list[str] = []
+    for line in text.split(intro, 1)[1].lstrip("\n").splitlines():
+        found: list[tuple[int, str]] = []
+        rest = line
+        for detail in details:
+            while (at := rest.find(detail)) >= 0:
+                found.append((at, detail))
+                rest = rest[:at] + " " * len(detail) + rest[at + len(detail) :]
+        if not found or any(char.isalpha() for char in rest):
+            break  # a line of other words: the source note, a choice, the next paragraph
+        shown += [detail for _, detail in sorted(found)]
+    return shown
+
+
 async def test_telegram_and_the_terminal_show_the_press_contact_for_the_same_questions(
     running_bot, engine
 ):
-    """One decision, in the Answer: a journalist who asks when the press contact is
-    available gets the contact's copyable details in Telegram, in the terminal and
-    in `faqbot ask --json` alike (the plain renderers once showed them only with the
-    fallback, Telegram with any answer that carried them)."""
+    """One decision and one list of details: a journalist who asks when the press
+    contact is available gets the same details (name, title, organisation, phones,
+    e-mail, web address, in the same order) in Telegram, in the terminal and in
+    `faqbot ask --json` alike (the plain renderers once showed them only with the
+    fallback, Telegram with any answer that carried them; then the plain text left
+    out the web address)."""
     _, fake = running_bot
     contact = engine.knowledge.contact
     for number, (question, shown) in enumerate(CONTACT_SHOWN):
-        replies = await ask(
-            fake, question, replies_expected(engine.ask(question)), user_id=700 + number
-        )
-        in_telegram = [f"📱 {phone}" in "".join(map(visible, replies)) for phone in contact.phones]
-        in_terminal = [f"📱 {phone}" in faqbot_ask(question) for phone in contact.phones]
+        expected = engine.ask(question)
+        language = expected.language
+        intro = engine.text("contact_intro", language)
+        replies = await ask(fake, question, replies_expected(expected), user_id=700 + number)
+        in_telegram = contact_shown("\n\n".join(map(visible, replies)), contact, language, intro)
+        in_terminal = contact_shown(faqbot_ask(question), contact, language, intro)
         answer = json.loads(faqbot_ask("--json", question))["answer"]
-        in_json = [f"📱 {phone}" in answer for phone in contact.phones]
-        assert in_telegram == in_terminal == in_json == [shown] * len(contact.phones), question
+        in_json = contact_shown(answer, contact, language, intro)
+        assert in_telegram == in_terminal == in_json, question
+        expected_details = every_detail(contact, language) if shown else []
+        assert sorted(in_telegram) == sorted(expected_details), question
+    assert fake.errors() == []
+
+
+async def test_telegram_and_the_terminal_frame_an_answer_alike(running_bot, engine):
+    """Under an answer from the release, the note that names it; above the follow-ups,
+    their heading: in Telegram (buttons) and in the terminal (numbered choices) alike.
+    (Telegram once showed no heading, the terminal no source note.)"""
+    _, fake = running_bot
+    for number, question in enumerate(("What does ECLAC recommend?", "¿Qué recomienda la CEPAL?")):
+        language = engine.ask(question).language
+        note, heading = engine.text("source_note", language), engine.text("related", language)
+        [reply] = await ask(fake, question, user_id=750 + number)
+        in_telegram = visible(reply).splitlines()
+        in_terminal = faqbot_ask(question).rstrip().splitlines()
+        for lines in (in_telegram, in_terminal):
+            assert note in lines and heading in lines, question
+            assert lines.index(note) < lines.index(heading), question
+        assert in_telegram[-1] == heading, question  # right above the buttons
+        offered = in_terminal[in_terminal.index(heading) + 1 :]
+        labels = [button["text"] for button in item_buttons(reply)]
+        assert offered == [f"  [{n}] {label}" for n, label in enumerate(labels, 1)], question
     assert fake.errors() == []
 
 
@@ -794,7 +849,9 @@ async def test_a_spanish_contact_answer_near_the_limit_reaches_the_journalist_wh
     assert squash(answer.text) in squash(shown)
     assert engine.text("contact_intro", "es") in shown
     assert f"<code>{engine.knowledge.contact.email}</code>" in parts[-1].params["text"]
-    assert visible(parts[-1]).endswith(engine.text("source_note", "es"))
+    assert engine.text("source_note", "es") in visible(parts[-1])
+    # The follow-up buttons' heading, right above them.
+    assert visible(parts[-1]).endswith(engine.text("related", "es"))
 
 
 async def test_inline_mode_carries_an_answer_that_fits_one_message_whole(
