@@ -146,7 +146,7 @@ def test_a_stated_value_gets_a_yes_first(question, lang):
     ("question", "lang"),
     [
         ("Is the ECLAC session taking place in Santiago?", "en"),
-        ("¿La sesión de la CEPAL es en Santiago?", "es"),
+        ("¿La reunión de la CEPAL se celebra en Santiago?", "es"),
     ],
 )
 def test_a_value_the_release_contradicts_is_corrected(question, lang):

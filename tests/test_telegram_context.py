@@ -192,7 +192,7 @@ async def test_the_release_does_not_say_where_the_summit_met_and_offers_what_it_
          lambda e: e.text("claim_yes", "es")),
         ("Is the ECLAC session taking place in Santiago?", "en",
          lambda e: e.text("claim_no", "en").format(named="Santiago")),
-        ("¿La sesión de la CEPAL es en Santiago?", "es",
+        ("¿La reunión de la CEPAL se celebra en Santiago?", "es",
          lambda e: e.text("claim_no", "es").format(named="Santiago")),
         ("Did Argentina sign the migrant workers convention?", "en",
          lambda e: e.text("claim_not_listed", "en").format(named="Argentina")),
