@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from knowledge.check import check_file
+from knowledge.check import KnowledgeUnusable, load_checked
 from knowledge.engine import Engine
 from knowledge.loader import Problem
 from knowledge.schema import Entry, KnowledgeBase
@@ -80,18 +80,18 @@ class Reloader:
         """
         with self._lock:
             try:
-                result = check_file(self.path)
+                loaded, warnings = load_checked(self.path)
+            except KnowledgeUnusable as unusable:
+                return ReloadOutcome(ok=False, problems=unusable.problems)
             except Exception as error:  # a bug of ours must not cost the live knowledge base
                 problem = Problem(str(self.path), 1, 1, f"the file could not be checked: {error!r}")
                 return ReloadOutcome(ok=False, problems=(problem,))
-            if result.loaded is None:
-                return ReloadOutcome(ok=False, problems=result.problems)
-            new = result.loaded.knowledge
-            old = self.engine.swap(result.loaded)
+            new = loaded.knowledge
+            old = self.engine.swap(loaded)
             added, removed, changed = diff(old, new)
             return ReloadOutcome(
                 ok=True,
-                warnings=result.problems,
+                warnings=warnings,
                 entries=len(new.entries),
                 questions=new.question_count,
                 added=added,
