@@ -1,12 +1,26 @@
-"""`faqbot check` and `/reload` share this: the full validation of a knowledge base file.
+"""The full validation of a knowledge base file, and the line between unusable and warned.
 
-Beyond the schema (see `loader`), two checks that catch a curator's slips:
+Beyond the schema (`loader`: an unreadable file, a schema error, a dangling
+id), four checks catch a curator's slips:
 - an entry's English and Spanish answers must state the same numbers,
   e-mails, phone numbers and web addresses, since a translation that changes
   a date or a phone digit is the worst kind of wrong answer;
+- each value an entry lists in `values` (a country, a city, a session) must
+  be stated in both answers: the engine says yes or no to a question naming
+  one on the strength of that list, so it must be what the answer says;
 - every stored question must lead back to its own entry. A question that the
   matcher sends elsewhere means two entries compete for the same words, and
-  users asking it would get the other answer.
+  users asking it would get the other answer;
+- every concept must be said by some entry, or its words count against a
+  reader's message as unknown words.
+
+`faqbot check` reports all of them and fails on any (`check_file`): it is
+the curator's gate. Everything that answers from the file takes it by one
+rule (`load_checked`): `faqbot run` and the commands that answer, through
+`open_engine`, and every reload (`knowledge.reload`). There only a file that
+does not load stops it; the four checks' findings are warnings, since the
+knowledge base still answers, and a bot kept down by a duplicated question
+helped nobody (issue 10).
 """
 
 from __future__ import annotations

@@ -1,9 +1,12 @@
 """Replace the live knowledge base from its file, safely.
 
-A reload reads and checks the file exactly like `faqbot check`; only a file
-without problems goes live, in one reference swap inside the engine, so
-questions in flight see the old or the new knowledge base, never a mix and
-never an error. A broken file leaves the running knowledge base in place.
+A reload reads and checks the file as a start does (`knowledge.check.load_checked`):
+a file that loads goes live, its check's findings with it as warnings for the
+admin (a knowledge base with a misrouted question still answers, and keeping
+the old one would also keep the curator's fix out); only a file that does not
+load (unreadable, a schema error, a dangling id) leaves the running knowledge
+base in place. The swap is one reference inside the engine, so questions in
+flight see the old or the new knowledge base, never a mix and never an error.
 """
 
 from __future__ import annotations
