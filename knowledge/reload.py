@@ -66,13 +66,29 @@ def diff(old: KnowledgeBase, new: KnowledgeBase) -> tuple[tuple[str, ...], ...]:
     return added, removed, changed
 
 
+# A file's modification time (in nanoseconds) and size: what tells the watcher it changed.
+Signature = tuple[int, int]
+
+
 class Reloader:
-    """Reloads one engine from one file; reloads never overlap."""
+    """Reloads one engine from one file; reloads never overlap.
+
+    It remembers the signature of the file as it last read it (at first, the
+    file the engine was loaded from), so that the watcher can tell an edit
+    nobody has reloaded from one that /reload, /review or SIGHUP already put
+    live, and does not reload that again.
+    """
 
     def __init__(self, engine: Engine, path: str | Path) -> None:
         self.engine = engine
         self.path = Path(path)
         self._lock = threading.Lock()
+        self._read_signature = self.signature()
+
+    @property
+    def read_signature(self) -> Signature | None:
+        """The file's signature when the last reload (or the start) read it."""
+        return self._read_signature
 
     def reload(self) -> ReloadOutcome:
         """Check the file and, if it loads, put it live. Safe to call from a thread.
@@ -82,30 +98,47 @@ class Reloader:
         quality findings go live with it, as warnings.
         """
         with self._lock:
-            try:
-                loaded, warnings = load_checked(self.path)
-            except KnowledgeUnusable as unusable:
-                return ReloadOutcome(ok=False, problems=unusable.problems)
-            except Exception as error:  # a bug of ours must not cost the live knowledge base
-                problem = Problem(str(self.path), 1, 1, f"the file could not be checked: {error!r}")
-                return ReloadOutcome(ok=False, problems=(problem,))
-            new = loaded.knowledge
-            old = self.engine.swap(loaded)
-            added, removed, changed = diff(old, new)
-            return ReloadOutcome(
-                ok=True,
-                warnings=warnings,
-                entries=len(new.entries),
-                questions=new.question_count,
-                added=added,
-                removed=removed,
-                changed=changed,
-            )
+            return self._reload()
 
-    def signature(self) -> tuple[float, int] | None:
+    def reload_if_changed(self) -> ReloadOutcome | None:
+        """`reload`, unless the file is as the last reload read it: then None.
+
+        The watcher's reload. A file that did not load counts as read too, so
+        a broken file is reported once, not on every look, until it changes.
+        """
+        with self._lock:
+            if self.signature() == self._read_signature:
+                return None
+            return self._reload()
+
+    def _reload(self) -> ReloadOutcome:
+        # Taken before reading: an edit landing during the read changes the
+        # signature again, so the watcher still sees it.
+        self._read_signature = self.signature()
+        try:
+            loaded, warnings = load_checked(self.path)
+        except KnowledgeUnusable as unusable:
+            return ReloadOutcome(ok=False, problems=unusable.problems)
+        except Exception as error:  # a bug of ours must not cost the live knowledge base
+            problem = Problem(str(self.path), 1, 1, f"the file could not be checked: {error!r}")
+            return ReloadOutcome(ok=False, problems=(problem,))
+        new = loaded.knowledge
+        old = self.engine.swap(loaded)
+        added, removed, changed = diff(old, new)
+        return ReloadOutcome(
+            ok=True,
+            warnings=warnings,
+            entries=len(new.entries),
+            questions=new.question_count,
+            added=added,
+            removed=removed,
+            changed=changed,
+        )
+
+    def signature(self) -> Signature | None:
         """The file's modification time and size, for the watcher; None if unreadable."""
         try:
             stat = self.path.stat()
         except OSError:
             return None
-        return (stat.st_mtime, stat.st_size)
+        return (stat.st_mtime_ns, stat.st_size)
