@@ -55,6 +55,15 @@ class KnowledgeReloads:
         """The background reloads still running."""
         return frozenset(self._started)
 
+    async def publish_menus(self, bot: Bot) -> None:
+        """Publish the live knowledge base's menus (at start), in turn with any reload.
+
+        A Telegram error is the caller's: at start, the bot should not run on
+        without its menus.
+        """
+        async with self._one_at_a_time:
+            await publish_menus(bot, self._reloader.engine, self._admins)
+
     async def reload(self, bot: Bot) -> ReloadOutcome:
         """Check and swap in a thread, log the outcome, publish the menus again."""
         async with self._one_at_a_time:
