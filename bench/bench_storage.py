@@ -204,8 +204,14 @@ async def locked_run(name: str, sizes: Sizes, workdir: Path, synchronous: bool) 
         if synchronous:  # the design before this change: SQLite on the event loop
             recorder.close()
             storage = Storage(config.storage.path, config.storage.retention_days)
-            services = dataclasses.replace(backend.services, records=SynchronousLog(storage))
-            backend = dataclasses.replace(backend, services=services)
+            # Everything that held the closed Recorder gets this run's own log: the
+            # questions, /review's queue, and the daily pruning (Storage.prune).
+            services = dataclasses.replace(
+                backend.services,
+                records=SynchronousLog(storage),
+                reviews=reporting.LoggedReviews(storage, backend.services.engine),
+            )
+            backend = dataclasses.replace(backend, services=services, storage=storage)
         lines: list[str] = []
         handler = _ListHandler(lines)
         logging.getLogger().addHandler(handler)

@@ -45,7 +45,6 @@ from bot.reloads import KnowledgeReloads
 from bot.reporting import LoggedReviews
 from bot.storage import Recorder, StorageError
 from handlers import admin, buttons, conversation, errors, inline
-from handlers.menus import publish_menus
 from handlers.services import CONTEXT_TYPES, BotData, FaqContext, Services
 from handlers.topics import RecentTopics
 from knowledge.check import KnowledgeUnusable, open_engine
@@ -193,7 +192,8 @@ def build_application(
             if _EARLY_RELOAD.is_set():
                 _EARLY_RELOAD.clear()
                 backend.reloads.start(application.bot)
-        await publish_menus(application.bot, svc.engine, svc.admins)
+        # Through the reloads, so that no reload's menus can cross these.
+        await backend.reloads.publish_menus(application.bot)
         me = application.bot
         knowledge = svc.engine.knowledge
         log.info(

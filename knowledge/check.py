@@ -1,12 +1,26 @@
-"""`faqbot check` and `/reload` share this: the full validation of a knowledge base file.
+"""The full validation of a knowledge base file, and the line between unusable and warned.
 
-Beyond the schema (see `loader`), two checks that catch a curator's slips:
+Beyond the schema (`loader`: an unreadable file, a schema error, a dangling
+id), four checks catch a curator's slips:
 - an entry's English and Spanish answers must state the same numbers,
   e-mails, phone numbers and web addresses, since a translation that changes
   a date or a phone digit is the worst kind of wrong answer;
+- each value an entry lists in `values` (a country, a city, a session) must
+  be stated in both answers: the engine says yes or no to a question naming
+  one on the strength of that list, so it must be what the answer says;
 - every stored question must lead back to its own entry. A question that the
   matcher sends elsewhere means two entries compete for the same words, and
-  users asking it would get the other answer.
+  users asking it would get the other answer;
+- every concept must be said by some entry, or its words count against a
+  reader's message as unknown words.
+
+`faqbot check` reports all of them and fails on any (`check_file`): it is
+the curator's gate. Everything that answers from the file takes it by one
+rule (`load_checked`): `faqbot run` and the commands that answer, through
+`open_engine`, and every reload (`knowledge.reload`). There only a file that
+does not load stops it; the four checks' findings are warnings, since the
+knowledge base still answers, and a bot kept down by a duplicated question
+helped nobody (issue 10).
 """
 
 from __future__ import annotations
@@ -52,7 +66,33 @@ def check_file(path: str | Path) -> CheckResult:
 
 
 class KnowledgeUnusable(Exception):
-    """The knowledge base cannot answer; the message says why, a problem a line."""
+    """The knowledge base cannot answer; the message says why, a problem a line.
+
+    `problems` are the file's, by line, when the file is what is wrong (none
+    for a broken answer policy, which the message names).
+    """
+
+    def __init__(self, message: str, problems: tuple[Problem, ...] = ()) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+
+def load_checked(path: str | Path) -> tuple[Loaded, tuple[Problem, ...]]:
+    """The file's knowledge base, checked, and the check's findings as warnings.
+
+    The one line between "cannot answer" and "should be looked at", for a
+    start, every command that answers and a reload alike: a file that does
+    not load (unreadable, a schema error, a dangling id) raises
+    `KnowledgeUnusable`; every other finding (a question another entry
+    answers, the two languages disagreeing on a number) leaves a knowledge
+    base that answers, so it goes live and the findings are shown beside it.
+    Stopping on those kept the bot down for a duplicated question (issue 10).
+    """
+    result = check_file(path)
+    if result.loaded is None:
+        details = "\n".join(str(problem) for problem in result.problems)
+        raise KnowledgeUnusable(f"the knowledge base does not load:\n{details}", result.problems)
+    return result.loaded, result.problems
 
 
 def open_engine(
@@ -60,18 +100,14 @@ def open_engine(
 ) -> tuple[Engine, tuple[Problem, ...]]:
     """The knowledge base at `path` as an engine, and the check's findings.
 
-    One rule for `faqbot run` and for every command that answers, as for a
-    reload (`knowledge.reload`): only what makes answering impossible (an
-    unreadable file, a schema error, a dangling id, a broken answer policy)
-    raises `KnowledgeUnusable`; quality findings (a question another entry
-    answers) come back for the caller to show as warnings.
+    `faqbot run` and every command that answers open it here, by
+    `load_checked`'s rule, as a reload does (`knowledge.reload`); a broken
+    answer policy also raises `KnowledgeUnusable`. Only how the findings are
+    shown is the caller's: a log line for run, stderr for the commands.
     """
-    result = check_file(path)
-    if result.loaded is None:
-        details = "\n".join(str(problem) for problem in result.problems)
-        raise KnowledgeUnusable(f"the knowledge base does not load:\n{details}")
+    loaded, findings = load_checked(path)
     try:
-        return Engine(result.loaded, thresholds, policy), result.problems
+        return Engine(loaded, thresholds, policy), findings
     except PolicyError as error:
         raise KnowledgeUnusable(str(error)) from None
 

@@ -356,7 +356,7 @@ def test_the_retry_window_is_read_from_the_config() -> None:
 def test_the_pauses_between_attempts_double_up_to_a_bound_and_are_jittered() -> None:
     limiter = PrivateChatRateLimiter()
     for attempt, ceiling in [(1, 0.5), (2, 1.0), (3, 2.0), (4, 4.0), (5, 8.0), (9, 8.0)]:
-        pauses = {limiter.pause_before(attempt) for _ in range(50)}
+        pauses = {limiter.backoff.pause_before(attempt) for _ in range(50)}
         assert all(ceiling / 2 <= pause <= ceiling for pause in pauses)
         assert len(pauses) > 1, "jittered, so that held-up replies do not retry in step"
 

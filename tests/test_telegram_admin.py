@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 import yaml
+from telegram import BotCommand
 from telegram.constants import MessageLimit
 from telegram.ext import Application
 
@@ -32,6 +33,7 @@ from bot.cli import main as faqbot_main
 from bot.config import Config
 from bot.storage import Storage, normalise_for_log
 from handlers import callback_data
+from handlers.menus import MENU_LANGUAGES, admin_menu, public_menu
 from handlers.render import render
 from knowledge.answer import Answer, Kind
 from knowledge.check import check_file
@@ -192,6 +194,22 @@ def message_buttons(message: dict[str, Any]) -> dict[str, str]:
     return {b["text"]: b["callback_data"] for row in rows for b in row if "callback_data" in b}
 
 
+def reloads_logged(caplog: pytest.LogCaptureFixture) -> int:
+    """How many reloads put a knowledge base live, by the log line each one writes."""
+    return sum("knowledge base reloaded" in r.getMessage() for r in caplog.records)
+
+
+def as_sent(menu: list[BotCommand]) -> list[dict[str, str]]:
+    """A menu as setMyCommands carries it."""
+    return [{"command": c.command, "description": c.description} for c in menu]
+
+
+def contact_description(call: Call) -> str | None:
+    """What a setMyCommands call says /contact does."""
+    found = [c["description"] for c in call.params["commands"] if c["command"] == "contact"]
+    return found[0] if found else None
+
+
 # ------------------------------------------------------------- 1. edit and reload
 
 
@@ -236,10 +254,6 @@ async def test_admin_rewords_a_menu_text_and_reload_publishes_the_new_menu(
     published_before = len(fake.calls_to("setMyCommands"))
 
     await admin_says(fake, "/reload")
-
-    def contact_description(call: Call) -> str | None:
-        found = [c["description"] for c in call.params["commands"] if c["command"] == "contact"]
-        return found[0] if found else None
 
     def republished() -> list[Call]:
         later = fake.calls_to("setMyCommands")[published_before:]
@@ -652,6 +666,87 @@ async def test_watched_file_is_reloaded_when_it_changes_without_any_command(
 
         assert visible(after).startswith(title_of(engine, "event"))
         assert f"{MARKER} ECLAC holds" in visible(after)
+    assert fake.errors() == []
+
+
+async def test_two_reloads_at_once_publish_menus_in_turn_and_leave_the_live_ones(
+    admin_bot, fake, knowledge_copy, caplog
+):
+    """A /reload and, while it publishes its menus to a slow Telegram, a SIGHUP reload
+    of a newer edit: the second waits for the first to finish, so each publishes its
+    menus whole, in order, and the menus Telegram keeps are the live knowledge base's.
+    Overlapping, the first run's English menu (read before the second swap, held up by
+    Telegram) landed after the second's, and the menu said the older wording."""
+    caplog.set_level(logging.INFO)
+    engine = engine_of(admin_bot)
+    text = knowledge_copy.read_text(encoding="utf-8")
+    old = 'en: "Press contact for interviews"'
+    assert old in text
+    first, second = "Phones of the press office", "E-mail of the press office"
+    knowledge_copy.write_text(text.replace(old, f'en: "{first}"'), encoding="utf-8")
+    published_before = len(fake.calls_to("setMyCommands"))
+    fake.delay("setMyCommands", 3.0)  # the first menu sent after this waits 3 s
+
+    reload_update = fake.message("/reload", user_id=ADMIN_ID, first_name="Admin")
+    await wait_until(lambda: reloads_logged(caplog) == 1, "the /reload to swap", fake)
+    knowledge_copy.write_text(text.replace(old, f'en: "{second}"'), encoding="utf-8")
+    os.kill(os.getpid(), signal.SIGHUP)
+    await reply_to(fake, reload_update, timeout=20)
+    reloads = services_of(admin_bot).reloads
+    await wait_until(
+        lambda: reloads_logged(caplog) == 2 and not reloads.started, "the SIGHUP reload", fake, 20
+    )
+
+    published = fake.calls_to("setMyCommands")[published_before:]
+    english = [call for call in published if "language_code" not in call.params]
+    per_run = len(english) // 2  # the public menu and the admin's
+    assert per_run == 1 + len(services_of(admin_bot).admins)
+    wordings = [contact_description(call) for call in english]
+    assert wordings == [first] * per_run + [second] * per_run
+    assert engine.text("cmd_contact", "en") == second
+    # What Telegram keeps is each menu's last call: the live knowledge base's menus.
+    kept = {
+        (repr(call.params.get("scope")), call.params.get("language_code")): call.params["commands"]
+        for call in published
+    }
+    for language, code in MENU_LANGUAGES:
+        assert kept[(repr(None), code)] == as_sent(public_menu(engine, language))
+        [admin_scope] = [scope for scope, lang in kept if scope != repr(None) and lang == code]
+        assert kept[(admin_scope, code)] == as_sent(admin_menu(engine, language))
+    assert error_records(caplog) == []
+    assert fake.errors() == []
+
+
+async def test_a_review_addition_is_reloaded_once_with_the_watcher_on(
+    fake, make_config, tmp_path, knowledge_copy, caplog
+):
+    """/review's addition changes the file and reloads it; the watcher, which sees the
+    file as that reload read it, does not reload it again (nor publish the menus
+    again). It reloaded it a second time when it compared with the file as it
+    itself had last seen it."""
+    caplog.set_level(logging.INFO)
+    interval = 0.1
+    config = make_config(
+        tmp_path,
+        fake,
+        telegram={"per_chat_per_second": 1_000},
+        knowledge={"path": str(knowledge_copy), "watch": True, "watch_interval": interval},
+    )
+    async with running(config, fake) as app:
+        engine = engine_of(app)
+        question, _ = unsure_question(engine)
+        await ask(fake, question)
+        [review] = await admin_says(fake, "/review")
+        menus_before = len(fake.calls_to("setMyCommands"))
+
+        add = add_button(review)
+        await press(fake, add["callback_data"], review.result, replies=1, user_id=ADMIN_ID)
+        await asyncio.sleep(20 * interval)  # the watcher looks at the file many times
+
+        assert reloads_logged(caplog) == 1
+        menus_per_publish = 2 * (1 + len(config.telegram.admins))
+        assert len(fake.calls_to("setMyCommands")) - menus_before == menus_per_publish
+        assert engine.ask(question).kind is Kind.ANSWER
     assert fake.errors() == []
 
 
