@@ -51,8 +51,9 @@ from tests.auxil.admin_scenarios import (
     replace_once,
     reported_problems,
     revise_answer,
+    revise_answer_in_file,
 )
-from tests.auxil.bot_process import ROOT, start_faqbot, write_config
+from tests.auxil.bot_process import ROOT, BotProcess, start_faqbot, write_config
 from tests.auxil.conversation import (
     ADMIN_ID,
     SEND_METHODS,
@@ -537,6 +538,17 @@ async def test_reload_in_the_middle_of_a_burst_loses_no_question_and_switches_cl
 # ------------------------------------------------------------- 5. SIGHUP, watch
 
 
+async def reload_by_sighup_then_stop(bot: BotProcess, fake: FakeBotAPI) -> tuple[Call, int, str]:
+    """`systemctl reload`, the reload's log line, the event's answer, then SIGTERM:
+    the answer after the reload, the exit code and everything the bot printed."""
+    bot.process.send_signal(signal.SIGHUP)
+    await bot.wait_for_line(lambda line: "knowledge base reloaded" in line)
+    [after] = await reply_to(fake, fake.message(EVENT_QUESTION), timeout=10)
+    bot.process.send_signal(signal.SIGTERM)
+    code, output = await bot.finished()
+    return after, code, output
+
+
 async def test_sighup_reloads_the_running_process_and_sigterm_stops_it(
     fake, tmp_path, knowledge_copy
 ):
@@ -546,14 +558,9 @@ async def test_sighup_reloads_the_running_process_and_sigterm_stops_it(
         await bot.wait_for_line(lambda line: f"@{BOT_USERNAME}" in line)
         [before] = await reply_to(fake, fake.message(EVENT_QUESTION), timeout=10)
         assert MARKER not in visible(before)
-        edited = revise_answer(knowledge_copy.read_text(encoding="utf-8"), "event", MARKER)
-        knowledge_copy.write_text(edited, encoding="utf-8")
+        revise_answer_in_file(knowledge_copy, "event", MARKER)
 
-        bot.process.send_signal(signal.SIGHUP)
-        await bot.wait_for_line(lambda line: "knowledge base reloaded" in line)
-        [after] = await reply_to(fake, fake.message(EVENT_QUESTION), timeout=10)
-        bot.process.send_signal(signal.SIGTERM)
-        code, output = await bot.finished()
+        after, code, output = await reload_by_sighup_then_stop(bot, fake)
     finally:
         bot.kill()
 
@@ -578,14 +585,8 @@ async def test_a_reload_asked_for_while_the_bot_starts_is_carried_out_not_fatal(
     bot = await start_faqbot(config)
     try:
         await wait_until(lambda: fake.calls_to("getMe"), "the token check", fake)
-        edited = revise_answer(knowledge_copy.read_text(encoding="utf-8"), "event", MARKER)
-        knowledge_copy.write_text(edited, encoding="utf-8")
-        bot.process.send_signal(signal.SIGHUP)
-
-        await bot.wait_for_line(lambda line: "knowledge base reloaded" in line)
-        [after] = await reply_to(fake, fake.message(EVENT_QUESTION), timeout=10)
-        bot.process.send_signal(signal.SIGTERM)
-        code, output = await bot.finished()
+        revise_answer_in_file(knowledge_copy, "event", MARKER)
+        after, code, output = await reload_by_sighup_then_stop(bot, fake)
     finally:
         bot.kill()
 
@@ -602,8 +603,7 @@ async def test_a_sighup_reload_is_kept_by_the_bot_until_it_is_done(
     is kept by the application while it runs (here, while the menus are published
     to a slow Telegram), and let go once it is done."""
     caplog.set_level(logging.INFO)
-    edited = revise_answer(knowledge_copy.read_text(encoding="utf-8"), "event", MARKER)
-    knowledge_copy.write_text(edited, encoding="utf-8")
+    revise_answer_in_file(knowledge_copy, "event", MARKER)
     menus_before = len(fake.calls_to("setMyCommands"))
     fake.delay("setMyCommands", 1.0)
 
@@ -659,8 +659,7 @@ async def test_watched_file_is_reloaded_when_it_changes_without_any_command(
         engine = engine_of(app)
         [before] = await ask(fake, EVENT_QUESTION)
         assert MARKER not in visible(before)
-        edited = revise_answer(knowledge_copy.read_text(encoding="utf-8"), "event", MARKER)
-        knowledge_copy.write_text(edited, encoding="utf-8")
+        revise_answer_in_file(knowledge_copy, "event", MARKER)
 
         after = await ask_until(fake, EVENT_QUESTION, lambda shown: MARKER in shown)
 

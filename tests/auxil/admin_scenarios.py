@@ -120,6 +120,11 @@ def revise_answer(text: str, entry_id: str, marker: str) -> str:
     return text[:cut] + marker + " " + text[cut:]
 
 
+def revise_answer_in_file(path: Path, entry_id: str, marker: str) -> None:
+    """`revise_answer` on a knowledge base file, as a curator saving the edit."""
+    path.write_text(revise_answer(path.read_text(encoding="utf-8"), entry_id, marker), "utf-8")
+
+
 def entry_block(text: str, entry_id: str) -> str:
     """The lines of one entry, up to the next entry or comment heading."""
     start = entry_start(text, entry_id)
